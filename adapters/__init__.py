@@ -1,0 +1,1 @@
+"""Execution backends for mmhooks (installed as ``mmhooks.adapters``)."""

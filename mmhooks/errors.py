@@ -1,0 +1,99 @@
+"""Errors raised for bad user input.
+
+Every message has one shape so that users and tests can rely on it::
+
+    <where>: got <value>; expected <accepted>. Fix: <action>.
+
+``<where>`` is the key path from the config root (``param_scheduler[1].end``)
+or ``ClassName.arg`` for a direct call; builders re-locate an error raised by a
+constructor with :meth:`ConfigError.under`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Iterable
+
+__all__ = [
+    "ConfigError",
+    "MMHooksTranslationWarning",
+    "UnsupportedConfigError",
+    "check_choice",
+    "closest",
+    "join_path",
+    "warn_once",
+]
+
+
+def join_path(where: str, key: str) -> str:
+    """Join a parent key path and a child key (``a`` + ``b`` -> ``a.b``; ``a`` + ``[1]`` -> ``a[1]``)."""
+    if not where:
+        return key
+    if not key:
+        return where
+    return f"{where}{key}" if key.startswith("[") else f"{where}.{key}"
+
+
+def closest(value: object, choices: Iterable[str]) -> str | None:
+    """The registered name closest to ``value`` (difflib), or ``None``."""
+    near = difflib.get_close_matches(str(value), sorted(choices), n=1)
+    return near[0] if near else None
+
+
+class ConfigError(ValueError):
+    """A configuration value that mmhooks cannot accept.
+
+    Args:
+        key: The key that is wrong, relative to ``where``.
+        value: The bad value as given.
+        expected: What is accepted, in words.
+        fix: What the user should change.
+        where: Key path of the parent, or ``""`` for the root.
+    """
+
+    def __init__(self, key: str, value: object, expected: str, fix: str, where: str = "") -> None:
+        self.key = key
+        self.value = value
+        self.expected = expected
+        self.fix = fix
+        self.where = where
+        self.path = join_path(where, key)
+        super().__init__(f"{self.path}: got {value!r}; expected {expected}. Fix: {fix}")
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, object, str, str, str]]:
+        # Picklable, so an error raised on one DDP rank can travel to another.
+        return (type(self), (self.key, self.value, self.expected, self.fix, self.where))
+
+    def under(self, where: str) -> ConfigError:
+        """The same error, located below the key path ``where``."""
+        return type(self)(self.key, self.value, self.expected, self.fix, join_path(where, self.where))
+
+
+class UnsupportedConfigError(ConfigError):
+    """A valid MMEngine setting that mmhooks does not support (the fix names a workaround)."""
+
+
+class MMHooksTranslationWarning(UserWarning):
+    """A config value was translated with a loss of fidelity (raised once per key)."""
+
+
+_warned: set[str] = set()
+
+
+def warn_once(message: str, category: type[Warning] = MMHooksTranslationWarning, stacklevel: int = 2) -> None:
+    """Emit ``message`` once per process."""
+    if message in _warned:
+        return
+    _warned.add(message)
+    warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+def check_choice(key: str, value: object, allowed: Iterable[str], where: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is one of ``allowed``."""
+    choices = sorted(allowed)
+    if value in choices:
+        return
+    near = closest(value, choices)
+    fix = f"did you mean {near!r}?" if near else f"pick one of {choices}."
+    raise ConfigError(key, value, f"one of {choices}", fix, where)
