@@ -1,0 +1,60 @@
+"""Every read or write of Lightning's private attributes lives here, so an upgrade touches one file.
+
+Checked against Lightning 2.6.x.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning.pytorch as pl
+
+__all__ = [
+    "batches_ready",
+    "eval_loop_metrics",
+    "install_val_policy",
+    "is_last_train_batch",
+]
+
+
+def batches_ready(trainer: pl.Trainer) -> int:
+    """Training batches fetched so far over the whole fit (``batch_progress.total.ready``).
+
+    Unlike ``completed`` it is right straight after a resume from a checkpoint
+    taken inside ``on_train_batch_end`` (Lightning issue #18060).
+    """
+    return int(trainer.fit_loop.epoch_loop.batch_progress.total.ready)
+
+
+def is_last_train_batch(trainer: pl.Trainer, batch_idx: int) -> bool:
+    """True on the last batch of the current training epoch (also for limit_train_batches)."""
+    if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+        return True
+    return batch_idx + 1 >= trainer.num_training_batches
+
+
+def eval_loop_metrics(trainer: pl.Trainer) -> dict[str, Any]:
+    """Metrics logged during the running validation/test loop, under the keys they were logged with.
+
+    Valid inside ``on_validation_end`` / ``on_test_end``: the loop's results are
+    reduced but not yet reset.
+    """
+    connector = trainer._logger_connector
+    if trainer._results is None:
+        return {}
+    return dict(connector.metrics["callback"])
+
+
+def install_val_policy(trainer: pl.Trainer, should_validate: Callable[[], bool]) -> None:
+    """Let ``should_validate()`` decide, after every training batch, whether validation runs now.
+
+    MMEngine's ``val_begin``/``val_interval``/``dynamic_intervals`` rules have no
+    Trainer argument; this replaces the epoch loop's decision for this trainer only.
+    """
+    epoch_loop = trainer.fit_loop.epoch_loop
+
+    def decide(data_fetcher: Any) -> bool:
+        return bool(trainer.enable_validation) and should_validate()
+
+    epoch_loop._should_check_val_fx = decide

@@ -1,0 +1,313 @@
+"""``HookCallback``: MMEngine hooks, in MMEngine's order and with its counters, inside any Lightning Trainer.
+
+Where Lightning's order differs from MMEngine's, MMEngine wins:
+
+* ``after_train_epoch`` fires after the last batch of an epoch, *before*
+  Lightning's end-of-epoch validation, and the epoch counter is incremented
+  then, so validation hooks see the 1-based number of the finished epoch.
+* ``runner.iter`` counts batches (``train_step`` calls), not optimizer steps.
+* Nothing fires during Lightning's sanity check.
+* An iteration-based run fires ``before_train_epoch``/``after_train_epoch``
+  once, around the whole run, with ``batch_idx`` the global iteration.
+* ``before_run`` precedes ``after_load_checkpoint`` (Lightning restores model
+  weights before ``on_fit_start``; the hooks see the checkpoint afterwards and
+  weights are re-loaded if a hook edited them, as EMAHook does).
+* ``after_val_epoch`` receives the validation metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import Callback
+
+from mmhooks.adapters.lightning import _internals
+from mmhooks.adapters.lightning.runner_facade import LightningRunner
+from mmhooks.runner.hook_list import HookList
+
+__all__ = ["HookCallback"]
+
+
+def _metric_value(value: Any) -> Any:
+    """A tensor metric as a Python number (MMEngine hooks compare floats)."""
+    item = getattr(value, "item", None)
+    if item is not None and getattr(value, "numel", lambda: 0)() == 1:
+        return item()
+    return value
+
+
+class HookCallback(Callback):
+    """Run MMEngine-style hooks (instances or config dicts) as one Lightning Callback.
+
+    Args:
+        hooks: Hooks or ``dict(type=..., priority=...)`` configs, run in MMEngine
+            priority order (equal priorities keep the given order). Exactly these
+            run: no default hooks are added.
+        work_dir: Where checkpoints and logs go; defaults to the Trainer's
+            ``default_root_dir``.
+        cfg: The config shown in logs and saved in checkpoints.
+        runner_info: Further runner attributes (see
+            :class:`~mmhooks.adapters.lightning.runner_facade.LightningRunner`).
+
+    State:
+        ``hooks``: each hook's own ``state_dict()`` where it has one. MMEngine's
+        ``message_hub`` and ``param_schedulers`` go in the checkpoint's own keys.
+
+    Example:
+        >>> from mmhooks.hooks import Hook
+        >>> callback = HookCallback([Hook(), dict(type="EMAHook", priority="HIGH")])
+        >>> [type(h).__name__ for h in callback.hooks]
+        ['EMAHook', 'Hook']
+    """
+
+    def __init__(
+        self, hooks: Iterable[Any] = (), work_dir: str | None = None, cfg: Any = None, **runner_info: Any
+    ) -> None:
+        self._hooks = HookList(hooks, path="hooks")
+        # An explicit MMEngine validation schedule replaces Lightning's check_val_every_n_epoch.
+        self._mmengine_val_schedule = "val_interval" in runner_info or "val_begin" in runner_info
+        self.runner = LightningRunner(self._hooks, work_dir=work_dir, cfg=cfg, **runner_info)
+        self._stage: str | None = None
+        self._ran_before_run = False
+        self._pending_checkpoint: dict[str, Any] | None = None
+        self._pending_scheduler_state: Any = None
+        self._epoch_open = False
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def hooks(self) -> list[Any]:
+        return self._hooks.hooks
+
+    @property
+    def state_key(self) -> str:
+        return self._generate_state_key(hooks=[type(h).__name__ for h in self.hooks])
+
+    def state_dict(self) -> dict[str, Any]:
+        states = {}
+        for index, hook in enumerate(self.hooks):
+            state_dict = getattr(hook, "state_dict", None)
+            if callable(state_dict) and not hasattr(hook, "parameters"):
+                states[f"{index}:{type(hook).__name__}"] = state_dict()
+        return {"hooks": states} if states else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        saved = state_dict.get("hooks", {})
+        for index, hook in enumerate(self.hooks):
+            key = f"{index}:{type(hook).__name__}"
+            if key in saved and callable(getattr(hook, "load_state_dict", None)):
+                hook.load_state_dict(saved[key])
+
+    # ----------------------------------------------------------------- helpers
+    def _call(self, stage: str, **kwargs: Any) -> None:
+        self._hooks.call(stage, self.runner, **kwargs)
+
+    def _begin_run(self) -> None:
+        self._ran_before_run = True
+        self._call("before_run")
+        if self._pending_checkpoint is not None:
+            checkpoint, self._pending_checkpoint = self._pending_checkpoint, None
+            self._apply_loaded_checkpoint(checkpoint)
+
+    def _apply_loaded_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """MMEngine's resume steps that Lightning does not do: hooks, message hub, scheduler state."""
+        runner = self.runner
+        if self._hooks.active("after_load_checkpoint"):
+            self._call("after_load_checkpoint", checkpoint=checkpoint)
+            # Hooks may have edited the weights (EMAHook swaps EMA and raw weights).
+            if "state_dict" in checkpoint and runner.trainer is not None:
+                module = runner.pl_module
+                runner.trainer.strategy.load_model_state_dict(
+                    checkpoint, strict=bool(getattr(module, "strict_loading", True))
+                )
+        if runner._resume and "message_hub" in checkpoint:
+            runner.message_hub.load_state_dict(checkpoint["message_hub"])
+        if runner._resume and "param_schedulers" in checkpoint:
+            self._pending_scheduler_state = checkpoint["param_schedulers"]
+
+    def _load_pending_scheduler_state(self) -> None:
+        state, self._pending_scheduler_state = self._pending_scheduler_state, None
+        schedulers = self.runner.param_schedulers
+        if state is None or not schedulers:
+            return
+        if isinstance(schedulers, Mapping):
+            for name, group in schedulers.items():
+                for scheduler, scheduler_state in zip(group, state[name]):
+                    scheduler.load_state_dict(scheduler_state)
+        else:
+            for scheduler, scheduler_state in zip(schedulers, state):
+                scheduler.load_state_dict(scheduler_state)
+
+    def _close_train_epoch(self) -> None:
+        self._epoch_open = False
+        self._call("after_train_epoch")
+        self.runner.epoch += 1
+
+    # --------------------------------------------------------------- lifecycle
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self.runner.bind(trainer, pl_module)
+        self._stage = stage
+        self._ran_before_run = False
+        self._epoch_open = False
+        if stage == "fit":
+            self.runner._resume = trainer.ckpt_path is not None
+        elif stage in ("validate", "test"):
+            self.runner._resume = False
+            self._begin_run()  # a checkpoint given to validate/test loads after setup
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        if self._ran_before_run:
+            self._apply_loaded_checkpoint(checkpoint)
+        else:  # fit: weights are restored before on_fit_start; hooks see the checkpoint after before_run
+            self._pending_checkpoint = checkpoint
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._begin_run()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        runner = self.runner
+        runner.update_limits()
+        runner.epoch = trainer.current_epoch if runner.by_epoch else 0
+        runner.iter = _internals.batches_ready(trainer)
+        if self._mmengine_val_schedule:
+            _internals.install_val_policy(trainer, self._validation_due)
+        self._load_pending_scheduler_state()
+        self._call("before_train")
+        self._load_pending_scheduler_state()  # schedulers a hook built in before_train
+        if not runner.by_epoch:
+            self._call("before_train_epoch")
+
+    def _validation_due(self) -> bool:
+        """MMEngine's rule, checked after each batch (after the counters moved)."""
+        runner = self.runner
+        if runner.by_epoch:
+            if self._epoch_open:  # mid-epoch: MMEngine validates only at epoch ends
+                return False
+            done, last = runner.epoch, runner.max_epochs
+        else:
+            done, last = runner.iter, runner.max_iters
+        return done >= runner.val_begin and (done % runner.val_interval == 0 or done == last)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.runner.by_epoch:
+            self.runner.epoch = trainer.current_epoch
+            self._epoch_open = True
+            self._call("before_train_epoch")
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
+        runner = self.runner
+        index = batch_idx if runner.by_epoch else runner.iter
+        self._call("before_train_iter", batch_idx=index, data_batch=batch)
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        runner = self.runner
+        index = batch_idx if runner.by_epoch else runner.iter
+        if self._hooks.active("after_train_iter"):
+            self._call("after_train_iter", batch_idx=index, data_batch=batch, outputs=self._train_outputs(outputs))
+        runner.iter += 1
+        if self._epoch_open and _internals.is_last_train_batch(trainer, batch_idx):
+            self._close_train_epoch()
+
+    def _train_outputs(self, outputs: Any) -> Any:
+        """MMEngine passes ``train_step``'s log_vars; Lightning passes the step output with a scaled loss."""
+        module_outputs = getattr(self.runner.pl_module, "mm_train_outputs", None)
+        if module_outputs is not None:
+            return module_outputs
+        if not isinstance(outputs, Mapping):
+            return {"loss": outputs} if outputs is not None else {}
+        accumulate = self.runner.trainer.accumulate_grad_batches if self.runner.trainer else 1
+        if accumulate > 1 and "loss" in outputs and getattr(self.runner.pl_module, "automatic_optimization", False):
+            return {**outputs, "loss": outputs["loss"] * accumulate}  # undo Lightning's division
+        return outputs
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._epoch_open:  # the epoch ended early (should_stop) without a last batch
+            self._close_train_epoch()
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.runner.by_epoch:
+            self._call("after_train_epoch")
+        self._call("after_train")
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self._ran_before_run:
+            self._ran_before_run = False
+            self._call("after_run")
+
+    # -------------------------------------------------------------- validation
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        if self._epoch_open and trainer.should_stop:  # stopping mid-epoch: close the epoch first
+            self._close_train_epoch()
+        self._call("before_val")
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._call("before_val_epoch")
+
+    def on_validation_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        if not trainer.sanity_checking:
+            self._call("before_val_iter", batch_idx=batch_idx, data_batch=batch)
+
+    def on_validation_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if not trainer.sanity_checking:
+            self._call("after_val_iter", batch_idx=batch_idx, data_batch=batch, outputs=outputs)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        self._call("after_val_epoch", metrics=self._eval_metrics(trainer, "val"))
+        self._call("after_val")
+
+    def _eval_metrics(self, trainer: pl.Trainer, stage: str) -> dict[str, Any]:
+        module_metrics = getattr(self.runner.pl_module, f"mm_{stage}_metrics", None)
+        if module_metrics is not None:
+            return module_metrics
+        return {key: _metric_value(value) for key, value in _internals.eval_loop_metrics(trainer).items()}
+
+    # -------------------------------------------------------------------- test
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._call("before_test")
+
+    def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._call("before_test_epoch")
+
+    def on_test_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._call("before_test_iter", batch_idx=batch_idx, data_batch=batch)
+
+    def on_test_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self._call("after_test_iter", batch_idx=batch_idx, data_batch=batch, outputs=outputs)
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._call("after_test_epoch", metrics=self._eval_metrics(trainer, "test"))
+        self._call("after_test")
+
+    # -------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        self.runner.mmengine_checkpoint_fields(checkpoint)
+        if trainer.is_global_zero:  # MMEngine's save_checkpoint is master-only
+            self._call("before_save_checkpoint", checkpoint=checkpoint)
