@@ -103,3 +103,65 @@ def test_priority_mix_with_equal_priorities(tmp_path, make_trainer):
     expected = mmengine_trace(tmp_path, dict(by_epoch=True, max_epochs=1), priorities=priorities)
     got = lightning_trace(make_trainer, max_epochs=1, priorities=priorities)
     assert got == expected
+
+
+def mmengine_eval_trace(tmp_path, stage):
+    from mmengine.hooks import Hook as MMHook
+    from mmengine.runner import Runner
+
+    log = []
+    _, val_dl = loaders()
+    kwargs = {f"{stage}_dataloader": val_dl, f"{stage}_evaluator": mmengine_metric(), f"{stage}_cfg": dict()}
+    runner = Runner(model=mmengine_toy_model(), work_dir=str(tmp_path / "mm"), default_hooks=NO_DEFAULT_HOOKS,
+                    custom_hooks=[make_recorder(MMHook, log)], log_level="WARNING", **kwargs)
+    getattr(runner, stage)()
+    return log
+
+
+class EvalModule(TinyModule):
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("mse", F.mse_loss(self.layer(x), y))
+
+
+@pytest.mark.parametrize("stage", ["val", "test"])
+def test_standalone_validate_and_test(tmp_path, make_trainer, stage):
+    expected = mmengine_eval_trace(tmp_path, stage)
+    log = []
+    _, val_dl = loaders()
+    trainer = make_trainer(callbacks=[HookCallback([make_recorder(Hook, log)])])
+    (trainer.validate if stage == "val" else trainer.test)(EvalModule(), val_dl, verbose=False)
+    assert log == expected
+
+
+def test_every_lightning_checkpoint_passes_before_save_checkpoint(make_trainer, tmp_path):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    seen = []
+
+    class Stamp(Hook):
+        def before_save_checkpoint(self, runner, checkpoint):
+            seen.append((runner.epoch, runner.iter, checkpoint["meta"]["epoch"], checkpoint["meta"]["iter"]))
+            checkpoint["stamp"] = "mine"
+
+    train_dl, val_dl = loaders()
+    ckpt = ModelCheckpoint(dirpath=tmp_path / "ckpts", every_n_epochs=1, save_top_k=-1)
+    make_trainer(max_epochs=2, callbacks=[HookCallback([Stamp()]), ckpt], enable_checkpointing=True).fit(
+        TinyModule(), train_dl, val_dl)
+    assert seen == [(1, 3, 1, 3), (2, 6, 2, 6)]
+    saved = torch.load(tmp_path / "ckpts" / "epoch=1-step=6.ckpt", weights_only=False)
+    assert saved["stamp"] == "mine"
+    assert list(saved)[:3] == ["meta", "state_dict", "message_hub"]
+
+
+def test_hook_error_surfaces_with_hook_and_stage(make_trainer):
+    from mmhooks.runner.hook_list import HookError
+
+    class Broken(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            if runner.iter == 2:
+                raise RuntimeError("boom")
+
+    train_dl, _ = loaders()
+    with pytest.raises(HookError, match=r"^Broken.after_train_iter raised RuntimeError: boom$"):
+        make_trainer(max_epochs=1, callbacks=[HookCallback([Broken()])]).fit(TinyModule(), train_dl)
