@@ -29,7 +29,7 @@ _OPTIMIZER_KEYS = ("optimizer_states", "lr_schedulers")
 def save_via_trainer(trainer: pl.Trainer, path: str) -> None:
     """``trainer.save_checkpoint`` to ``path`` atomically (all ranks call it; rank zero writes)."""
     tmp_path = f"{path}.tmp-{os.getpid()}"
-    trainer.save_checkpoint(tmp_path)  # includes a barrier
+    trainer.save_checkpoint(tmp_path, weights_only=False)  # includes a barrier
     if trainer.is_global_zero:
         os.replace(tmp_path, path)
     trainer.strategy.barrier("mmhooks_save_checkpoint")

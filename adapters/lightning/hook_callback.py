@@ -67,7 +67,9 @@ class HookCallback(Callback):
     ) -> None:
         self._hooks = HookList(hooks, path="hooks")
         # An explicit MMEngine validation schedule replaces Lightning's check_val_every_n_epoch.
-        self._mmengine_val_schedule = "val_interval" in runner_info or "val_begin" in runner_info
+        self._mmengine_val_schedule = any(k in runner_info for k in ("val_interval", "val_begin", "train_schedule"))
+        # With an explicit max_iters the callback ends the run (Lightning's max_steps counts optimizer steps).
+        self._stop_at_max_iters = runner_info.get("max_iters") is not None
         self.runner = LightningRunner(self._hooks, work_dir=work_dir, cfg=cfg, **runner_info)
         self._stage: str | None = None
         self._ran_before_run = False
@@ -109,6 +111,8 @@ class HookCallback(Callback):
         if self._pending_checkpoint is not None:
             checkpoint, self._pending_checkpoint = self._pending_checkpoint, None
             self._apply_loaded_checkpoint(checkpoint)
+        elif self.runner.load_from and not self.runner._resume:  # MMEngine's load_from: weights only
+            self.runner.load_checkpoint(self.runner.load_from)
 
     def _apply_loaded_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """MMEngine's resume steps that Lightning does not do: hooks, message hub, scheduler state."""
@@ -187,6 +191,11 @@ class HookCallback(Callback):
             done, last = runner.epoch, runner.max_epochs
         else:
             done, last = runner.iter, runner.max_iters
+        schedule = runner.train_schedule
+        if schedule is not None:
+            due = schedule.validation_due(done)
+            runner.val_interval = schedule.val_interval
+            return due
         return done >= runner.val_begin and (done % runner.val_interval == 0 or done == last)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -210,6 +219,8 @@ class HookCallback(Callback):
         runner.iter += 1
         if self._epoch_open and _internals.is_last_train_batch(trainer, batch_idx):
             self._close_train_epoch()
+        elif self._stop_at_max_iters and not runner.by_epoch and runner.iter >= runner.max_iters:
+            trainer.should_stop = True
 
     def _train_outputs(self, outputs: Any) -> Any:
         """MMEngine passes ``train_step``'s log_vars; Lightning passes the step output with a scaled loss."""

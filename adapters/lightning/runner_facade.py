@@ -159,12 +159,14 @@ class LightningRunner:
         self.deterministic = runner_info.pop("deterministic", False)
         self.auto_scale_lr = runner_info.pop("auto_scale_lr", None)
         self._optim_wrapper: Any = runner_info.pop("optim_wrapper", None)
+        self.train_schedule: Any = runner_info.pop("train_schedule", None)
+        self.load_from: str | None = runner_info.pop("load_from", None)
         if runner_info:
             raise TypeError(
                 f"HookCallback: unknown runner attributes {sorted(runner_info)}; accepted are work_dir, cfg, "
                 "by_epoch, experiment_name, seed, timestamp, max_epochs, max_iters, val_interval, val_begin, "
                 "visualizer, log_processor, param_schedulers, optim_wrapper, launcher, default_scope, log_level, "
-                "val_evaluator, test_evaluator, deterministic, auto_scale_lr."
+                "val_evaluator, test_evaluator, deterministic, auto_scale_lr, train_schedule, load_from."
             )
         self._resume = False
         self.train_loop = TrainLoopView(self)

@@ -1,0 +1,179 @@
+"""``MMModelModule``: an MMEngine-style ``BaseModel`` and its optimizer wrapper as a LightningModule.
+
+* A model that keeps ``BaseModel.train_step`` trains under Lightning's
+  automatic optimization (``forward(mode='loss')`` + ``parse_losses``), as
+  long as one OptimWrapper steps every iteration; clipping still goes
+  through the wrapper, so ``grad_norm`` is logged as in MMEngine.
+* A model that overrides ``train_step`` (a GAN with two optimizers), or a
+  wrapper that accumulates gradients, runs under manual optimization: the
+  model's own ``train_step`` receives the OptimWrapper, whose backward and
+  step go through Lightning (precision plugin, strategy). Accumulation
+  windows then follow MMEngine (they may cross epochs; the last one is
+  scaled by its own size), which Lightning's automatic accumulation does not.
+* ``val_step``/``test_step`` outputs feed the evaluators; their metrics are
+  what ``after_val_epoch`` receives, and they are also logged to Lightning.
+* ``state_dict`` keys are the model's own (no wrapper prefix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+
+__all__ = ["MMModelModule", "uses_default_train_step"]
+
+
+def uses_default_train_step(model: Any) -> bool:
+    """True when ``model.train_step`` is a BaseModel's (mmhooks' or MMEngine's), not an override."""
+    bases = []
+    from mmhooks.model.base_model import BaseModel
+
+    bases.append(BaseModel)
+    import sys
+
+    mm_base = sys.modules.get("mmengine.model.base_model.base_model")
+    if mm_base is not None:
+        bases.append(mm_base.BaseModel)
+    step = getattr(type(model), "train_step", None)
+    return any(step is base.train_step for base in bases)
+
+
+def _sub_wrappers(optim_wrapper: Any) -> list[Any]:
+    items = getattr(optim_wrapper, "optim_wrappers", None)
+    if isinstance(items, Mapping):
+        return list(items.values())
+    return [optim_wrapper]
+
+
+class MMModelModule(pl.LightningModule):
+    """Drive an MMEngine-style model (``train_step``/``val_step``/``test_step``) with Lightning.
+
+    Args:
+        model: A ``BaseModel`` (mmhooks' or MMEngine's) or any module with those steps.
+        optim_wrapper: An ``OptimWrapper`` or ``OptimWrapperDict``; ``None`` for val/test only.
+        val_evaluator: An ``Evaluator`` fed by ``val_step`` outputs.
+        test_evaluator: An ``Evaluator`` fed by ``test_step`` outputs.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        optim_wrapper: Any = None,
+        val_evaluator: Any = None,
+        test_evaluator: Any = None,
+    ) -> None:
+        super().__init__()
+        self.mm_model = model
+        self.mm_optim_wrapper = optim_wrapper
+        self.mm_val_evaluator = val_evaluator
+        self.mm_test_evaluator = test_evaluator
+        self.mm_runner: Any = None  # the runner facade, set by the backend
+        self.mm_train_outputs: Any = None
+        self.mm_val_metrics: dict[str, Any] | None = None
+        self.mm_test_metrics: dict[str, Any] | None = None
+        self._val_size = 0
+        wrappers = _sub_wrappers(optim_wrapper) if optim_wrapper is not None else []
+        self.automatic_optimization = (
+            uses_default_train_step(model)
+            and len(wrappers) == 1
+            and wrappers[0] is optim_wrapper
+            and getattr(optim_wrapper, "_accumulative_counts", 1) == 1
+        )
+
+    # ------------------------------------------------------------- state dict
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.mm_model.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        return self.mm_model.load_state_dict(state_dict, strict=strict, assign=assign)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.mm_model(*args, **kwargs)
+
+    # -------------------------------------------------------------- optimizers
+    def configure_optimizers(self) -> Any:
+        if self.mm_optim_wrapper is None:
+            return None
+        optimizers = [w.optimizer for w in _sub_wrappers(self.mm_optim_wrapper)]
+        return optimizers[0] if len(optimizers) == 1 else optimizers
+
+    def lr_scheduler_step(self, scheduler: Any, metric: Any) -> None:
+        """Schedulers are stepped by ParamSchedulerHook, never by Lightning."""
+
+    def configure_gradient_clipping(self, optimizer: Any, gradient_clip_val: Any = None,
+                                    gradient_clip_algorithm: Any = None) -> None:
+        if self.automatic_optimization:  # after the precision plugin unscaled the gradients
+            self.mm_optim_wrapper.clip_gradients()
+        elif gradient_clip_val:
+            self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+
+    def on_train_start(self) -> None:
+        runner = self.mm_runner
+        hub = runner.message_hub if runner is not None else None
+        optimizers = self.optimizers(use_pl_optimizer=True)
+        optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
+        for wrapper, lightning_optimizer in zip(_sub_wrappers(self.mm_optim_wrapper), optimizers):
+            wrapper.message_hub = hub
+            if not self.automatic_optimization:
+                # backward and step go through Lightning's precision plugin and strategy
+                wrapper.backward_fn = self.manual_backward
+                wrapper.optimizer = lightning_optimizer
+                wrapper.sync_model = self.trainer.model if self.trainer.world_size > 1 else None
+        if runner is not None:
+            self.mm_optim_wrapper.initialize_count_status(self.mm_model, runner.iter, runner.max_iters)
+
+    def on_train_end(self) -> None:
+        for wrapper in _sub_wrappers(self.mm_optim_wrapper):  # hand back the plain optimizers
+            wrapper.backward_fn = None
+            wrapper.optimizer = getattr(wrapper.optimizer, "_optimizer", wrapper.optimizer)
+            wrapper.sync_model = None
+
+    # ------------------------------------------------------------------- steps
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        model = self.mm_model
+        if not self.automatic_optimization:
+            self.mm_train_outputs = model.train_step(batch, optim_wrapper=self.mm_optim_wrapper)
+            return None
+        data = model.data_preprocessor(batch, True)
+        losses = model._run_forward(data, mode="loss")
+        loss, log_vars = model.parse_losses(losses)
+        self.mm_train_outputs = log_vars
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self.mm_val_metrics = None
+
+    def validation_step(self, batch: Any, batch_idx: int) -> Any:
+        outputs = self.mm_model.val_step(batch)
+        if self.mm_val_evaluator is not None:
+            self.mm_val_evaluator.process(data_samples=outputs, data_batch=batch)
+        return outputs
+
+    def on_validation_epoch_end(self) -> None:
+        self.mm_val_metrics = self._evaluate(self.mm_val_evaluator, self.trainer.val_dataloaders)
+
+    def on_test_epoch_start(self) -> None:
+        self.mm_test_metrics = None
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        outputs = self.mm_model.test_step(batch)
+        if self.mm_test_evaluator is not None:
+            self.mm_test_evaluator.process(data_samples=outputs, data_batch=batch)
+        return outputs
+
+    def on_test_epoch_end(self) -> None:
+        self.mm_test_metrics = self._evaluate(self.mm_test_evaluator, self.trainer.test_dataloaders)
+
+    def _evaluate(self, evaluator: Any, dataloaders: Any) -> dict[str, Any]:
+        if evaluator is None or self.trainer.sanity_checking:
+            return {}
+        loader = dataloaders[0] if isinstance(dataloaders, (list, tuple)) else dataloaders
+        metrics = evaluator.evaluate(len(loader.dataset))
+        scalars = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) or
+                   (isinstance(v, torch.Tensor) and v.numel() == 1)}
+        if scalars:  # also visible to Lightning callbacks (ModelCheckpoint(monitor=...))
+            self.log_dict(scalars, sync_dist=False, rank_zero_only=False, logger=False)
+        return metrics

@@ -1,0 +1,128 @@
+"""The mapping layer: an MMEngine config in, ``lightning.Trainer`` keyword arguments out.
+
+=========================================  ===============================================
+MMEngine key                               Lightning
+=========================================  ===============================================
+``work_dir``                               ``default_root_dir``
+``train_cfg.max_epochs`` (by_epoch)        ``max_epochs``; ``max_steps=-1``
+``train_cfg.max_iters`` (by iteration)     ``max_epochs=-1``; the HookCallback stops at max_iters
+``train_cfg.val_begin/val_interval``       MMEngine's rule replaces ``check_val_every_n_epoch``
+``train_cfg.dynamic_intervals``            same rule, interval switching as MMEngine
+(no sanity check in MMEngine)              ``num_sanity_val_steps=0``
+``optim_wrapper.type='AmpOptimWrapper'``   ``precision='16-mixed'`` (``dtype='bfloat16'``: ``'bf16-mixed'``)
+``optim_wrapper.clip_grad``                clipped by the OptimWrapper (any ``norm_type``, or by value)
+``optim_wrapper.accumulative_counts``      the OptimWrapper accumulates (manual optimization)
+``randomness.deterministic``               ``deterministic=True``
+``env_cfg.cudnn_benchmark``                ``benchmark``
+``launcher='pytorch'``                     ``strategy='ddp'`` (torchrun's environment)
+``launcher='slurm'`` / ``'mpi'``           ``plugins=[SLURMEnvironment()]`` / ``[MPIEnvironment()]``
+``default_hooks`` / ``custom_hooks``       one ``HookCallback`` in ``callbacks``
+``default_hooks.checkpoint``               the CheckpointHook (``enable_checkpointing=False``)
+``visualizer`` / ``log_processor``         runner attributes; Lightning's ``logger=False``
+(DefaultSampler shards per rank)           ``use_distributed_sampler=False``
+``trainer=dict(...)``                      passed through; wins over everything above
+=========================================  ===============================================
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from mmhooks.errors import ConfigError, closest
+from mmhooks.runner.train_cfg import parse_train_cfg
+
+__all__ = ["LAUNCHERS", "trainer_kwargs"]
+
+LAUNCHERS = ("mpi", "none", "pytorch", "slurm")
+
+
+def _precision(optim_wrapper: Any) -> str | None:
+    if isinstance(optim_wrapper, Mapping):
+        if optim_wrapper.get("type") in ("AmpOptimWrapper", "mmengine.AmpOptimWrapper"):
+            dtype = str(optim_wrapper.get("dtype") or "float16")
+            return "bf16-mixed" if "bfloat16" in dtype else "16-mixed"
+        return None
+    precision = getattr(optim_wrapper, "precision", None)
+    return precision if isinstance(precision, str) else None
+
+
+def _launcher_kwargs(launcher: str, path: str = "launcher") -> dict[str, Any]:
+    if launcher not in LAUNCHERS:
+        near = closest(launcher, LAUNCHERS)
+        raise ConfigError(path, launcher, f"one of {list(LAUNCHERS)}", f"did you mean {near!r}?" if near else
+                          "use 'none' for a single process.")
+    if launcher == "none":
+        return dict(devices=1)
+    if launcher == "pytorch":
+        return dict(strategy="ddp", devices="auto")
+    from lightning.pytorch.plugins.environments import MPIEnvironment, SLURMEnvironment
+
+    environment = SLURMEnvironment() if launcher == "slurm" else MPIEnvironment()
+    return dict(strategy="ddp", devices="auto", plugins=[environment])
+
+
+def trainer_kwargs(cfg: Any, hook_callback: Any = None) -> dict[str, Any]:
+    """Trainer arguments for an MMEngine config (a dict or ``Config``).
+
+    Args:
+        cfg: The config; only the keys in the module table are read.
+        hook_callback: The ``HookCallback`` to include; by default one is built
+            from ``default_hooks`` and ``custom_hooks`` (MMEngine's default set).
+
+    Example:
+        >>> kw = trainer_kwargs(dict(work_dir="w", train_cfg=dict(by_epoch=True, max_epochs=3), default_hooks=dict(
+        ...     logger=None, checkpoint=None, timer=None, runtime_info=None, sampler_seed=None, param_scheduler=None)))
+        >>> kw["max_epochs"], kw["num_sanity_val_steps"], kw["enable_checkpointing"]
+        (3, 0, False)
+    """
+    cfg = dict(cfg.to_dict() if hasattr(cfg, "to_dict") else cfg)
+    kwargs: dict[str, Any] = dict(
+        accelerator="auto",
+        num_sanity_val_steps=0,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=sys.stdout.isatty(),
+        logger=False,
+        use_distributed_sampler=False,
+        accumulate_grad_batches=1,
+        check_val_every_n_epoch=1,
+    )
+    if cfg.get("work_dir"):
+        kwargs["default_root_dir"] = cfg["work_dir"]
+    kwargs.update(_launcher_kwargs(cfg.get("launcher", "none")))
+    if cfg.get("train_cfg"):
+        schedule = parse_train_cfg(cfg["train_cfg"])
+        if schedule.by_epoch:
+            kwargs.update(max_epochs=schedule.max_epochs, max_steps=-1)
+        else:
+            kwargs.update(max_epochs=-1, max_steps=-1)
+    if not cfg.get("val_dataloader"):
+        kwargs["limit_val_batches"] = 0
+    precision = _precision(cfg.get("optim_wrapper"))
+    if precision:
+        kwargs["precision"] = precision
+    randomness = cfg.get("randomness") or {}
+    if randomness.get("deterministic"):
+        kwargs["deterministic"] = True
+    env_cfg = cfg.get("env_cfg") or {}
+    if "cudnn_benchmark" in env_cfg:
+        kwargs["benchmark"] = bool(env_cfg["cudnn_benchmark"])
+    if hook_callback is None:
+        from mmhooks.adapters.lightning.hook_callback import HookCallback
+        from mmhooks.runner.hook_list import merge_default_hooks
+
+        hooks = list(merge_default_hooks(cfg.get("default_hooks")).values()) + list(cfg.get("custom_hooks") or [])
+        hook_callback = HookCallback(hooks, work_dir=cfg.get("work_dir"), cfg=cfg)
+    kwargs["callbacks"] = [hook_callback]
+    user = cfg.get("trainer") or {}
+    if not isinstance(user, Mapping):
+        raise ConfigError("trainer", user, "a dict of lightning.Trainer arguments", "write trainer=dict(devices=2).")
+    user = dict(user)
+    extra_callbacks = list(user.pop("callbacks", []) or [])
+    kwargs.update(user)
+    kwargs["callbacks"] = kwargs["callbacks"] + extra_callbacks
+    if user.get("devices") not in (None, 1, "1") and "strategy" not in user and cfg.get("launcher", "none") == "none":
+        kwargs.setdefault("strategy", "ddp")
+    return kwargs
