@@ -1,0 +1,7 @@
+"""``python -m mmhooks`` runs the command line."""
+
+import sys
+
+from mmhooks.cli import main
+
+sys.exit(main())

@@ -1,0 +1,182 @@
+"""The ``mmhooks`` command line (also ``python -m mmhooks``).
+
+Sub-commands import what they need when they run, so ``mmhooks --help``
+answers without importing torch or Lightning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+EXIT_CONFIG_ERROR = 2
+EXIT_RUN_ERROR = 1
+
+
+class _CfgOptions(argparse.Action):
+    """Collect ``--cfg-options k=v ...`` as raw strings; parsed later so errors name the item."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        items = list(getattr(namespace, self.dest) or [])
+        items.extend(values)
+        setattr(namespace, self.dest, items)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mmhooks",
+        description="Run MMEngine configs, hooks and schedulers on the PyTorch Lightning Trainer.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train from an MMEngine config")
+    train.add_argument("config", help="config file (.py, .json or .yaml)")
+    train.add_argument("--work-dir", help="directory for checkpoints and logs (overrides work_dir)")
+    train.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CKPT",
+                       help="resume from CKPT, or from work_dir/last_checkpoint when CKPT is omitted")
+    train.add_argument("--amp", action="store_true", help="mixed precision (AmpOptimWrapper)")
+    train.add_argument("--cfg-options", nargs="+", action=_CfgOptions, default=[], metavar="KEY=VALUE",
+                       help="override config keys, e.g. train_cfg.max_epochs=2 'optim_wrapper.optimizer.lr=0.1'")
+    train.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    test = commands.add_parser("test", help="test a checkpoint with an MMEngine config")
+    test.add_argument("config")
+    test.add_argument("checkpoint")
+    test.add_argument("--work-dir")
+    test.add_argument("--cfg-options", nargs="+", action=_CfgOptions, default=[], metavar="KEY=VALUE")
+    test.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    migrate = commands.add_parser("migrate", help="convert an MMCV 1.x config to MMEngine form")
+    migrate.add_argument("config")
+    migrate.add_argument("-o", "--output", help="write the new config here (default: print it)")
+    migrate.add_argument("--exact", action="store_true",
+                         help="use mmhooks' MMCV-formula schedulers where MMEngine has no exact equivalent")
+    migrate.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    plot = commands.add_parser("plot-schedule", help="plot the lr/momentum schedule of a config without training")
+    plot.add_argument("config")
+    plot.add_argument("-o", "--output", help="image file (default: print a table)")
+    plot.add_argument("--cfg-options", nargs="+", action=_CfgOptions, default=[], metavar="KEY=VALUE")
+    plot.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def _load_config(path: str, options: Sequence[str]) -> Any:
+    from mmhooks.config import Config, parse_cfg_options
+
+    cfg = Config.fromfile(path)
+    if options:
+        cfg.merge_from_dict(parse_cfg_options(list(options)))
+    return cfg
+
+
+def _train(args: argparse.Namespace) -> int:
+    cfg = _load_config(args.config, args.cfg_options)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = os.path.join("work_dirs", os.path.splitext(os.path.basename(args.config))[0])
+    if args.resume == "auto":
+        cfg.resume = True
+    elif args.resume:
+        cfg.resume = args.resume
+    if args.amp:
+        optim_wrapper = cfg.get("optim_wrapper") or {}
+        if optim_wrapper.get("type", "OptimWrapper") != "AmpOptimWrapper":
+            optim_wrapper["type"] = "AmpOptimWrapper"
+            optim_wrapper.setdefault("loss_scale", "dynamic")
+        cfg.optim_wrapper = optim_wrapper
+    from mmhooks.runner import Runner
+
+    Runner.from_cfg(cfg).train()
+    return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    cfg = _load_config(args.config, args.cfg_options)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = os.path.join("work_dirs", os.path.splitext(os.path.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    from mmhooks.runner import Runner
+
+    metrics = Runner.from_cfg(cfg).test()
+    print(" ".join(f"{k}: {v}" for k, v in metrics.items()))
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from mmhooks.legacy import migrate_file
+
+    text, warnings_list = migrate_file(args.config, args.output, exact=args.exact)
+    for message in warnings_list:
+        print(f"warning: {message}", file=sys.stderr)
+    if not args.output:
+        print(text)
+    return 0
+
+
+def _plot_schedule(args: argparse.Namespace) -> int:
+    from mmhooks.optim.scheduler.plot import plot_schedule
+
+    cfg = _load_config(args.config, args.cfg_options)
+    result = plot_schedule(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg), args.output)
+    print(result)
+    return 0
+
+
+_COMMANDS = {"train": _train, "test": _test, "migrate": _migrate, "plot-schedule": _plot_schedule}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_CONFIG_ERROR
+    try:
+        return _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_RUN_ERROR
+    except Exception as err:  # one line for users; --debug shows the traceback
+        if args.debug:
+            raise
+        print(f"error: {_describe(err)}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR if _is_config_error(err) else EXIT_RUN_ERROR
+
+
+def _is_config_error(err: BaseException) -> bool:
+    from mmhooks.errors import ConfigError
+
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, (ConfigError, FileNotFoundError)):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _describe(err: BaseException) -> str:
+    """The innermost configuration error if one caused ``err``, else ``err`` itself, on one line."""
+    from mmhooks.errors import ConfigError
+
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ConfigError):
+            return str(seen).replace("\n", " ")
+        seen = seen.__cause__
+    return f"{type(err).__name__}: {err}".replace("\n", " ")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
