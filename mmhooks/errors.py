@@ -66,8 +66,22 @@ class ConfigError(ValueError):
         return (type(self), (self.key, self.value, self.expected, self.fix, self.where))
 
     def under(self, where: str) -> ConfigError:
-        """The same error, located below the key path ``where``."""
-        return type(self)(self.key, self.value, self.expected, self.fix, join_path(where, self.where))
+        """The same error, located below the key path ``where``.
+
+        A ``ClassName`` location (from a direct constructor call) is replaced by
+        ``where``; a relative key path is kept below it.
+        """
+        inner = self.where
+        if _is_class_location(inner):
+            head = inner.split(".", 1)[0].split("[", 1)[0]
+            inner = inner[len(head):].lstrip(".")
+        return type(self)(self.key, self.value, self.expected, self.fix, join_path(where, inner))
+
+
+def _is_class_location(where: str) -> bool:
+    """True for ``CheckpointHook``-style locations that name a class rather than a key path."""
+    head = where.split(".", 1)[0].split("[", 1)[0]
+    return bool(head) and head[0].isupper() and head.isidentifier()
 
 
 class UnsupportedConfigError(ConfigError):

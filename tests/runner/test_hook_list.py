@@ -34,14 +34,14 @@ def test_insertion_order_matches_mmengine(tmp_path):
 
 def test_explicit_priority_wins_over_dict_and_class():
     hooks = HookList()
-    hooks.register(dict(type="Hook", priority="LOW"))
-    hook = hooks.register(dict(type="Hook", priority="LOW"), priority=10)
+    hooks.register(dict(type="EmptyCacheHook", priority="LOW"))
+    hook = hooks.register(dict(type="EmptyCacheHook", priority="LOW"), priority=10)
     assert hooks[0] is hook and hook.priority == 10
 
 
 def test_invalid_priority_names_accepted_values():
     with pytest.raises(ConfigError) as info:
-        HookList([dict(type="Hook", priority="URGENT")], path="custom_hooks")
+        HookList([dict(type="EmptyCacheHook", priority="URGENT")], path="custom_hooks")
     assert str(info.value) == (
         "custom_hooks[0].priority: got 'URGENT'; expected an int in [0, 100] or one of ['ABOVE_NORMAL', "
         "'BELOW_NORMAL', 'HIGH', 'HIGHEST', 'LOW', 'LOWEST', 'NORMAL', 'VERY_HIGH', 'VERY_LOW']. "
@@ -51,9 +51,9 @@ def test_invalid_priority_names_accepted_values():
 
 def test_unknown_hook_type_names_path_and_closest():
     with pytest.raises(ConfigError) as info:
-        HookList([dict(type="Hook"), dict(type="Hook"), dict(type="Hok")], path="custom_hooks")
-    assert str(info.value).startswith("custom_hooks[2].type: got 'Hok'; expected a registered hook (")
-    assert str(info.value).endswith("Fix: did you mean 'Hook'?")
+        HookList([dict(type="EMAHook"), dict(type="EMAHook"), dict(type="EMAHok")], path="custom_hooks")
+    assert str(info.value).startswith("custom_hooks[2].type: got 'EMAHok'; expected a registered hook (")
+    assert str(info.value).endswith("Fix: did you mean 'EMAHook'?")
 
 
 def test_default_hooks_merge_matches_mmengine(tmp_path):
