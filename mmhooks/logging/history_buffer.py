@@ -1,0 +1,218 @@
+"""``HistoryBuffer``: the value history behind one logged scalar, with windowed statistics.
+
+Logged numbers (loss, lr, time) are smoothed over windows when they are
+printed, so the buffer keeps their history. Statistics return numpy scalars
+with the dtype MMEngine's buffer would have (an integer history stays
+integer until a float arrives), because the log text formats ints and
+floats differently.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Union
+
+import numpy as np
+
+__all__ = ["HistoryBuffer"]
+
+Number = Union[int, float]
+
+
+class HistoryBuffer:
+    """The history of one logged scalar (values and their counts).
+
+    Appending is amortised O(1): values live in a numpy array with spare
+    capacity, and the oldest ones are dropped once ``max_length`` is exceeded.
+
+    Args:
+        log_history: Initial values.
+        count_history: The count of each initial value (how many samples it averages).
+        max_length: How many of the latest values to keep.
+
+    MMEngine parity:
+        Pickling writes plain lists through :func:`_rebuild_history_buffer`. In a
+        process that has imported MMEngine's logging package, unpickling builds
+        MMEngine's ``HistoryBuffer`` instead, so a checkpoint written by mmhooks
+        resumes MMEngine's message hub; :class:`~mmhooks.logging.MessageHub`
+        accepts either kind when it loads.
+
+    Example:
+        >>> buffer = HistoryBuffer()
+        >>> buffer.update(1.0); buffer.update(3.0)
+        >>> float(buffer.mean()), float(buffer.max(1)), float(buffer.current())
+        (2.0, 3.0, 3.0)
+    """
+
+    _statistics_methods: ClassVar[dict[str, Callable[..., Any]]] = {}
+
+    def __init__(
+        self, log_history: Sequence[Number] = (), count_history: Sequence[Number] = (), max_length: int = 1000000
+    ) -> None:
+        if len(log_history) != len(count_history):
+            raise ValueError(
+                f"HistoryBuffer.count_history: got {len(count_history)} counts for {len(log_history)} values; "
+                "expected one count per value. Fix: pass lists of equal length."
+            )
+        self.max_length = max_length
+        logs = np.array(log_history)
+        counts = np.array(count_history)
+        if len(logs) > max_length:
+            warnings.warn(
+                f"HistoryBuffer: {len(logs)} values exceed max_length={max_length}; the oldest are dropped.",
+                stacklevel=2,
+            )
+            logs, counts = logs[-max_length:], counts[-max_length:]
+        capacity = max(16, 2 * len(logs))
+        self._logs = np.empty(capacity, dtype=logs.dtype)
+        self._counts = np.empty(capacity, dtype=counts.dtype)
+        self._start = 0
+        self._end = len(logs)
+        self._logs[: self._end] = logs
+        self._counts[: self._end] = counts
+
+    # ------------------------------------------------------------------ storage
+    @property
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, counts)`` as numpy arrays, oldest first (views: do not modify)."""
+        return self._logs[self._start : self._end], self._counts[self._start : self._end]
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    def update(self, log_val: Number, count: Number = 1) -> None:
+        """Append ``log_val`` with weight ``count``; the oldest value goes once ``max_length`` is passed."""
+        if not isinstance(log_val, (int, float)) or not isinstance(count, (int, float)):
+            raise TypeError(
+                f"HistoryBuffer.update: got log_val={log_val!r} ({type(log_val).__name__}), count={count!r}; "
+                "expected an int or float for both. Fix: convert tensors with .item() first."
+            )
+        if self._end == len(self._logs):
+            self._make_room()
+        self._logs = _widen(self._logs, log_val)
+        self._counts = _widen(self._counts, count)
+        self._logs[self._end] = log_val
+        self._counts[self._end] = count
+        self._end += 1
+        if self._end - self._start > self.max_length:
+            self._start = self._end - self.max_length
+
+    def _make_room(self) -> None:
+        size = self._end - self._start
+        if size * 2 <= len(self._logs) and self._start > 0:  # compact in place: half the array is free
+            self._logs[:size] = self._logs[self._start : self._end]
+            self._counts[:size] = self._counts[self._start : self._end]
+        else:
+            logs = np.empty(2 * len(self._logs), dtype=self._logs.dtype)
+            counts = np.empty(2 * len(self._counts), dtype=self._counts.dtype)
+            logs[:size] = self._logs[self._start : self._end]
+            counts[:size] = self._counts[self._start : self._end]
+            self._logs, self._counts = logs, counts
+        self._start, self._end = 0, size
+
+    # --------------------------------------------------------------- statistics
+    @classmethod
+    def register_statistics(cls, method: Callable[..., Any]) -> Callable[..., Any]:
+        """Register ``method`` (named by its ``__name__``) for :meth:`statistics` and ``custom_cfg``."""
+        name = method.__name__
+        if name in cls._statistics_methods:
+            raise KeyError(
+                f"HistoryBuffer.register_statistics: got {name!r}; expected a name not registered yet "
+                f"({sorted(cls._statistics_methods)}). Fix: rename the function."
+            )
+        cls._statistics_methods[name] = method
+        return method
+
+    def statistics(self, method_name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the statistic registered as ``method_name``."""
+        method = self._statistics_methods.get(method_name)
+        if method is None:
+            raise KeyError(
+                f"HistoryBuffer.statistics: got {method_name!r}; expected one of "
+                f"{sorted(self._statistics_methods)}. Fix: register it with @HistoryBuffer.register_statistics."
+            )
+        return method(self, *args, **kwargs)
+
+    def _window(self, window_size: int | None) -> tuple[np.ndarray, np.ndarray]:
+        logs, counts = self.data
+        if window_size is None:
+            return logs, counts
+        if not isinstance(window_size, int):
+            raise TypeError(
+                f"HistoryBuffer: got window_size={window_size!r}; expected an int or None. Fix: pass an int."
+            )
+        return logs[-window_size:], counts[-window_size:]
+
+    def mean(self, window_size: int | None = None) -> Any:
+        """Count-weighted mean of the last ``window_size`` values (all of them when None or larger)."""
+        logs, counts = self._window(window_size)
+        return logs.sum() / counts.sum()
+
+    def max(self, window_size: int | None = None) -> Any:
+        """Largest of the last ``window_size`` values."""
+        return self._window(window_size)[0].max()
+
+    def min(self, window_size: int | None = None) -> Any:
+        """Smallest of the last ``window_size`` values."""
+        return self._window(window_size)[0].min()
+
+    def current(self) -> Any:
+        """The latest value.
+
+        Raises:
+            ValueError: if nothing has been recorded.
+        """
+        if self._end == self._start:
+            raise ValueError("HistoryBuffer.current: the buffer is empty. Fix: call update() first.")
+        return self._logs[self._end - 1]
+
+    # -------------------------------------------------------------- copy, pickle
+    def __deepcopy__(self, memo: dict[int, Any]) -> HistoryBuffer:
+        # Explicit, so that deepcopy never goes through __reduce__ (which may build MMEngine's class).
+        logs, counts = self.data
+        copied = type(self).__new__(type(self))
+        copied.max_length = self.max_length
+        copied._logs, copied._counts = logs.copy(), counts.copy()
+        copied._start, copied._end = 0, len(logs)
+        return copied
+
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[list[Any], list[Any], int]]:
+        logs, counts = self.data
+        return _rebuild_history_buffer, (logs.tolist(), counts.tolist(), self.max_length)
+
+    def __repr__(self) -> str:
+        return f"HistoryBuffer(len={len(self)}, max_length={self.max_length})"
+
+    @classmethod
+    def from_buffer(cls, buffer: Any) -> HistoryBuffer:
+        """A copy of any buffer with ``.data`` and ``.max_length`` (MMEngine's ``HistoryBuffer`` included)."""
+        if isinstance(buffer, cls):
+            return buffer
+        logs, counts = buffer.data
+        copied = cls.__new__(cls)
+        copied.max_length = int(getattr(buffer, "max_length", 1000000))
+        copied._logs, copied._counts = np.array(logs), np.array(counts)
+        copied._start, copied._end = 0, len(copied._logs)
+        return copied
+
+
+def _widen(array: np.ndarray, value: Number) -> np.ndarray:
+    """``array`` with the dtype numpy gives when ``value`` is appended to it (int -> float)."""
+    if array.dtype == np.float64 or (array.dtype == np.int64 and type(value) in (int, bool)):
+        return array  # the common cases, decided without numpy's type machinery
+    dtype = np.result_type(array.dtype, np.asarray(value).dtype)
+    return array if dtype == array.dtype else array.astype(dtype)
+
+
+def _rebuild_history_buffer(log_history: list[Any], count_history: list[Any], max_length: int) -> Any:
+    """Unpickle a buffer: MMEngine's class in an MMEngine process, else mmhooks'."""
+    mmengine_module = sys.modules.get("mmengine.logging.history_buffer")
+    cls = getattr(mmengine_module, "HistoryBuffer", HistoryBuffer)
+    return cls(log_history, count_history, max_length)
+
+
+for _name in ("min", "max", "current", "mean"):
+    HistoryBuffer._statistics_methods[_name] = getattr(HistoryBuffer, _name)
+del _name
