@@ -48,6 +48,44 @@ def _check_resumable(path: str) -> None:
         )
 
 
+class RunnerModule(MMModelModule):
+    """MMModelModule whose dataloaders, optimizer wrapper and schedulers the Runner builds in ``setup``.
+
+    ``setup`` runs on every rank after the process group exists, so samplers
+    shard by rank and the seed is rank zero's.
+    """
+
+    def __init__(self, runner: Any, callback: HookCallback) -> None:
+        super().__init__(runner.model)
+        self._runner = runner
+        self._callback = callback
+        self.mm_runner = callback.runner
+
+    def setup(self, stage: str) -> None:
+        runner, facade = self._runner, self._callback.runner
+        runner.sync_seed(lambda value: self.trainer.strategy.broadcast(value, src=0))
+        facade.seed = runner.seed
+        if stage == "fit":
+            runner.build_train_objects()
+            runner.build_eval_objects("val")
+            self.set_optim_wrapper(runner.optim_wrapper)
+            facade.optim_wrapper = runner.optim_wrapper
+            facade.param_schedulers = runner.param_schedulers
+        else:
+            runner.build_eval_objects("val" if stage == "validate" else "test")
+        self.mm_val_evaluator = facade.val_evaluator = runner.val_evaluator
+        self.mm_test_evaluator = facade.test_evaluator = runner.test_evaluator
+
+    def train_dataloader(self) -> Any:
+        return self._runner.train_dataloader
+
+    def val_dataloader(self) -> Any:
+        return self._runner.val_dataloader if self._runner.val_evaluator is not None else []
+
+    def test_dataloader(self) -> Any:
+        return self._runner.test_dataloader
+
+
 class LightningBackend:
     """Builds the HookCallback, the LightningModule and the Trainer for one Runner."""
 
@@ -101,27 +139,21 @@ class LightningBackend:
 
     def fit(self) -> Any:
         runner = self.runner
+        if runner.train_schedule is None:
+            raise RuntimeError("Runner.train: no train_cfg. Fix: pass train_dataloader, train_cfg and optim_wrapper.")
         callback = self._callback()
-        callback.runner.param_schedulers = runner.param_schedulers  # built by train(), after any val()
-        callback.runner.optim_wrapper = runner.optim_wrapper
         trainer = self._trainer(callback)
-        module = MMModelModule(runner.model, runner.optim_wrapper, val_evaluator=runner.val_evaluator)
-        module.mm_runner = callback.runner
         ckpt_path = resolve_resume(runner._resume, runner.load_from, runner.work_dir)
         if ckpt_path is not None:
             _check_resumable(ckpt_path)
-        trainer.fit(module, train_dataloaders=runner.train_dataloader, val_dataloaders=runner.val_dataloader,
-                    ckpt_path=ckpt_path)
+        trainer.fit(RunnerModule(runner, callback), ckpt_path=ckpt_path)
         return runner.model
 
     def evaluate(self, stage: str) -> dict[str, Any]:
         runner = self.runner
         callback = self._callback()
         trainer = self._trainer(callback)
-        module = MMModelModule(runner.model, None, val_evaluator=runner.val_evaluator,
-                               test_evaluator=runner.test_evaluator)
-        module.mm_runner = callback.runner
-        loader = runner.val_dataloader if stage == "val" else runner.test_dataloader
+        module = RunnerModule(runner, callback)
         run = trainer.validate if stage == "val" else trainer.test
-        run(module, dataloaders=loader, verbose=False)
+        run(module, verbose=False)
         return dict(getattr(module, f"mm_{stage}_metrics") or {})

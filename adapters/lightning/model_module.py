@@ -48,6 +48,10 @@ def _sub_wrappers(optim_wrapper: Any) -> list[Any]:
     return [optim_wrapper]
 
 
+def _same_optimizer(a: Any, b: Any) -> bool:
+    return getattr(a, "_optimizer", a) is getattr(b, "_optimizer", b)
+
+
 class MMModelModule(pl.LightningModule):
     """Drive an MMEngine-style model (``train_step``/``val_step``/``test_step``) with Lightning.
 
@@ -74,10 +78,14 @@ class MMModelModule(pl.LightningModule):
         self.mm_train_outputs: Any = None
         self.mm_val_metrics: dict[str, Any] | None = None
         self.mm_test_metrics: dict[str, Any] | None = None
-        self._val_size = 0
+        self.set_optim_wrapper(optim_wrapper)
+
+    def set_optim_wrapper(self, optim_wrapper: Any) -> None:
+        """Use ``optim_wrapper``; automatic optimization when Lightning's reproduces MMEngine exactly."""
+        self.mm_optim_wrapper = optim_wrapper
         wrappers = _sub_wrappers(optim_wrapper) if optim_wrapper is not None else []
         self.automatic_optimization = (
-            uses_default_train_step(model)
+            uses_default_train_step(self.mm_model)
             and len(wrappers) == 1
             and wrappers[0] is optim_wrapper
             and getattr(optim_wrapper, "_accumulative_counts", 1) == 1
@@ -110,6 +118,14 @@ class MMModelModule(pl.LightningModule):
         elif gradient_clip_val:
             self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        # Manual optimization with Lightning's mixed precision: the wrapper's own step
+        # does not clip in pass-through mode; clip here, after the plugin unscaled.
+        if not self.automatic_optimization:
+            for wrapper in _sub_wrappers(self.mm_optim_wrapper):
+                if getattr(wrapper, "use_backend_precision", False) and _same_optimizer(wrapper.optimizer, optimizer):
+                    wrapper.clip_gradients()
+
     def on_train_start(self) -> None:
         runner = self.mm_runner
         hub = runner.message_hub if runner is not None else None
@@ -117,6 +133,8 @@ class MMModelModule(pl.LightningModule):
         optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
         for wrapper, lightning_optimizer in zip(_sub_wrappers(self.mm_optim_wrapper), optimizers):
             wrapper.message_hub = hub
+            if hasattr(wrapper, "use_backend_precision"):  # Lightning's precision plugin scales and unscales
+                wrapper.use_backend_precision = True
             if not self.automatic_optimization:
                 # backward and step go through Lightning's precision plugin and strategy
                 wrapper.backward_fn = self.manual_backward

@@ -215,9 +215,10 @@ class Runner:
 
     def build_dataloader(self, dataloader: Any, path: str) -> Any:
         from mmhooks.dataset import build_dataloader
+        from mmhooks.dist import get_rank, get_world_size
 
         return build_dataloader(dataloader, seed=self.seed, diff_rank_seed=bool(self._randomness.get("diff_rank_seed")),
-                                path=path)
+                                rank=get_rank(), world_size=get_world_size(), path=path)
 
     def build_train_objects(self) -> None:
         """Dataloader, optimizer wrapper (with auto_scale_lr) and schedulers, in MMEngine's order."""
@@ -229,6 +230,8 @@ class Runner:
         if schedule is None:
             raise RuntimeError("Runner.train: no train_cfg. Fix: pass train_dataloader, train_cfg and optim_wrapper.")
         self.train_dataloader = self.build_dataloader(self.train_dataloader, "train_dataloader")
+        if self.optim_wrapper is None:  # a second fit on the same Runner keeps its built objects
+            self.optim_wrapper = self._cfg_values.get("optim_wrapper")
         self.optim_wrapper = build_optim_wrapper(self.model, self.optim_wrapper, path="optim_wrapper")
         scale_cfg = self._cfg_values.get("auto_scale_lr")
         if scale_cfg:
@@ -245,7 +248,7 @@ class Runner:
         from mmhooks.evaluator.evaluator import build_evaluator
 
         loader_key, evaluator_key = f"{stage}_dataloader", f"{stage}_evaluator"
-        if getattr(self, loader_key) is None:
+        if getattr(self, loader_key) is None or getattr(self, evaluator_key) is None:
             return
         setattr(self, loader_key, self.build_dataloader(getattr(self, loader_key), loader_key))
         setattr(self, evaluator_key, build_evaluator(getattr(self, evaluator_key), path=evaluator_key))
@@ -257,10 +260,19 @@ class Runner:
         return self.backend
 
     # ---------------------------------------------------------------- running
+    def sync_seed(self, broadcast: Any) -> None:
+        """Agree on rank zero's seed (``broadcast(obj)`` returns rank zero's value), then re-seed."""
+        seed = broadcast(self.seed)
+        if seed != self.seed:
+            self.seed = set_random_seed(seed, self.deterministic)
+
     def train(self) -> nn.Module:
-        """Train with the Lightning Trainer; return the model."""
-        self.build_train_objects()
-        self.build_eval_objects("val")
+        """Train with the Lightning Trainer; return the model.
+
+        Dataloaders, the optimizer wrapper and schedulers are built inside the
+        Trainer's ``setup``, once the process group exists, so that samplers
+        shard by rank; configuration errors still surface before training.
+        """
         return self._backend().fit()
 
     def val(self) -> dict[str, Any]:
@@ -268,7 +280,6 @@ class Runner:
         if self.val_dataloader is None:
             raise ConfigError("val_dataloader", None, "a dataloader to validate on",
                               "set val_dataloader, val_cfg and val_evaluator.")
-        self.build_eval_objects("val")
         return self._backend().evaluate("val")
 
     def test(self) -> dict[str, Any]:
@@ -276,7 +287,6 @@ class Runner:
         if self.test_dataloader is None:
             raise ConfigError("test_dataloader", None, "a dataloader to test on",
                               "set test_dataloader, test_cfg and test_evaluator.")
-        self.build_eval_objects("test")
         return self._backend().evaluate("test")
 
 
