@@ -11,10 +11,12 @@ from typing import Any
 import lightning.pytorch as pl
 
 __all__ = [
+    "batches_done_in_resumed_epoch",
     "batches_ready",
     "eval_loop_metrics",
     "install_val_policy",
     "is_last_train_batch",
+    "run_validation_now",
 ]
 
 
@@ -25,6 +27,18 @@ def batches_ready(trainer: pl.Trainer) -> int:
     taken inside ``on_train_batch_end`` (Lightning issue #18060).
     """
     return int(trainer.fit_loop.epoch_loop.batch_progress.total.ready)
+
+
+def batches_done_in_resumed_epoch(trainer: pl.Trainer, epoch_length: int) -> int:
+    """Batches of the current epoch that a resumed fit has already trained on (0 at an epoch boundary).
+
+    Valid when Lightning requests the train dataloader: loop counters are
+    restored by then, and not yet reset for the restart.
+    """
+    if trainer.ckpt_path is None:
+        return 0
+    done = int(trainer.fit_loop.epoch_loop.batch_progress.current.ready)
+    return done if 0 < done < epoch_length else 0
 
 
 def is_last_train_batch(trainer: pl.Trainer, batch_idx: int) -> bool:
@@ -58,3 +72,11 @@ def install_val_policy(trainer: pl.Trainer, should_validate: Callable[[], bool])
         return bool(trainer.enable_validation) and should_validate()
 
     epoch_loop._should_check_val_fx = decide
+
+
+def run_validation_now(trainer: pl.Trainer) -> None:
+    """Run the fit's validation loop immediately (as the epoch loop does at an epoch's end)."""
+    epoch_loop = trainer.fit_loop.epoch_loop
+    trainer.validating = True
+    epoch_loop.val_loop.run()
+    trainer.training = True

@@ -8,8 +8,10 @@ from typing import Any
 
 import lightning.pytorch as pl
 
+from mmhooks.adapters.lightning import _internals
 from mmhooks.adapters.lightning.hook_callback import HookCallback
 from mmhooks.adapters.lightning.model_module import MMModelModule
+from mmhooks.adapters.lightning.resume import skip_done_batches
 from mmhooks.adapters.lightning.trainer_kwargs import trainer_kwargs
 from mmhooks.runner.checkpoint import find_latest_checkpoint, load_checkpoint_file
 
@@ -77,7 +79,9 @@ class RunnerModule(MMModelModule):
         self.mm_test_evaluator = facade.test_evaluator = runner.test_evaluator
 
     def train_dataloader(self) -> Any:
-        return self._runner.train_dataloader
+        loader = self._runner.train_dataloader
+        length = len(loader) if hasattr(loader, "__len__") else 0
+        return skip_done_batches(loader, _internals.batches_done_in_resumed_epoch(self.trainer, length))
 
     def val_dataloader(self) -> Any:
         return self._runner.val_dataloader if self._runner.val_evaluator is not None else []

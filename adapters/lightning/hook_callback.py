@@ -76,6 +76,8 @@ class HookCallback(Callback):
         self._pending_checkpoint: dict[str, Any] | None = None
         self._pending_scheduler_state: Any = None
         self._epoch_open = False
+        self._last_batch_done = False  # the open epoch's last batch has run (its close is pending)
+        self._resumed_loop: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ identity
     @property
@@ -92,9 +94,15 @@ class HookCallback(Callback):
             state_dict = getattr(hook, "state_dict", None)
             if callable(state_dict) and not hasattr(hook, "parameters"):
                 states[f"{index}:{type(hook).__name__}"] = state_dict()
-        return {"hooks": states} if states else {}
+        runner = self.runner
+        # A checkpoint taken inside the last after_train_iter of an epoch precedes after_train_epoch;
+        # a resume from it must still close that epoch (and validate), as the interrupted run did.
+        loop = {"epoch": runner.epoch, "iter": runner.iter, "epoch_open": self._epoch_open,
+                "epoch_complete": self._epoch_open and self._last_batch_done}
+        return {"hooks": states, "loop": loop}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resumed_loop = state_dict.get("loop")
         saved = state_dict.get("hooks", {})
         for index, hook in enumerate(self.hooks):
             key = f"{index}:{type(hook).__name__}"
@@ -107,6 +115,11 @@ class HookCallback(Callback):
 
     def _begin_run(self) -> None:
         self._ran_before_run = True
+        runner = self.runner
+        if runner._visualizer_cfg is not None:  # a bad config fails now, not at the first logged iteration
+            runner.visualizer
+        if runner._log_processor_cfg is not None:
+            runner.log_processor
         self._call("before_run")
         if self._pending_checkpoint is not None:
             checkpoint, self._pending_checkpoint = self._pending_checkpoint, None
@@ -145,6 +158,7 @@ class HookCallback(Callback):
 
     def _close_train_epoch(self) -> None:
         self._epoch_open = False
+        self._last_batch_done = False
         self._call("after_train_epoch")
         self.runner.epoch += 1
 
@@ -154,16 +168,15 @@ class HookCallback(Callback):
         self._stage = stage
         self._ran_before_run = False
         self._epoch_open = False
-        if stage == "fit":
-            self.runner._resume = trainer.ckpt_path is not None
-        elif stage in ("validate", "test"):
-            self.runner._resume = False
+        self.runner._resume = False  # set by on_load_checkpoint when fit resumes (ckpt_path is unset here)
+        if stage in ("validate", "test"):
             self._begin_run()  # a checkpoint given to validate/test loads after setup
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         if self._ran_before_run:
             self._apply_loaded_checkpoint(checkpoint)
         else:  # fit: weights are restored before on_fit_start; hooks see the checkpoint after before_run
+            self.runner._resume = True
             self._pending_checkpoint = checkpoint
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -181,6 +194,18 @@ class HookCallback(Callback):
         self._load_pending_scheduler_state()  # schedulers a hook built in before_train
         if not runner.by_epoch:
             self._call("before_train_epoch")
+        resumed, self._resumed_loop = self._resumed_loop, None
+        if runner.by_epoch and resumed and resumed.get("epoch_complete"):
+            self._finish_interrupted_epoch(trainer, resumed)
+
+    def _finish_interrupted_epoch(self, trainer: pl.Trainer, resumed: dict[str, Any]) -> None:
+        """Close the epoch the checkpoint was taken at the end of, and run its validation if due."""
+        runner = self.runner
+        runner.epoch = int(resumed["epoch"])  # runner.iter is already right (batches done)
+        self._epoch_open = True
+        self._close_train_epoch()
+        if self._mmengine_val_schedule and self._validation_due():
+            _internals.run_validation_now(trainer)
 
     def _validation_due(self) -> bool:
         """MMEngine's rule, checked after each batch (after the counters moved)."""
@@ -200,12 +225,18 @@ class HookCallback(Callback):
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.runner.by_epoch:
-            self.runner.epoch = trainer.current_epoch
-            self._epoch_open = True
-            self._call("before_train_epoch")
+            self._open_train_epoch(trainer)
+
+    def _open_train_epoch(self, trainer: pl.Trainer) -> None:
+        self.runner.epoch = trainer.current_epoch
+        self._epoch_open = True
+        self._call("before_train_epoch")
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
         runner = self.runner
+        if runner.by_epoch and not self._epoch_open:
+            # Lightning resumes mid-epoch without on_train_epoch_start; MMEngine starts the epoch with it.
+            self._open_train_epoch(trainer)
         index = batch_idx if runner.by_epoch else runner.iter
         self._call("before_train_iter", batch_idx=index, data_batch=batch)
 
@@ -214,10 +245,12 @@ class HookCallback(Callback):
     ) -> None:
         runner = self.runner
         index = batch_idx if runner.by_epoch else runner.iter
+        if self._epoch_open and _internals.is_last_train_batch(trainer, batch_idx):
+            self._last_batch_done = True  # a checkpoint saved by an after_train_iter hook records it
         if self._hooks.active("after_train_iter"):
             self._call("after_train_iter", batch_idx=index, data_batch=batch, outputs=self._train_outputs(outputs))
         runner.iter += 1
-        if self._epoch_open and _internals.is_last_train_batch(trainer, batch_idx):
+        if self._last_batch_done:
             self._close_train_epoch()
         elif self._stop_at_max_iters and not runner.by_epoch and runner.iter >= runner.max_iters:
             trainer.should_stop = True
