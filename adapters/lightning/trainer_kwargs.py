@@ -9,6 +9,7 @@ MMEngine key                               Lightning
 ``train_cfg.val_begin/val_interval``       MMEngine's rule replaces ``check_val_every_n_epoch``
 ``train_cfg.dynamic_intervals``            same rule, interval switching as MMEngine
 (no sanity check in MMEngine)              ``num_sanity_val_steps=0``
+(no ``val_dataloader``)                    ``limit_val_batches=0``
 ``optim_wrapper.type='AmpOptimWrapper'``   ``precision='16-mixed'`` (``dtype='bfloat16'``: ``'bf16-mixed'``)
 ``optim_wrapper.clip_grad``                clipped by the OptimWrapper (any ``norm_type``, or by value)
 ``optim_wrapper.accumulative_counts``      the OptimWrapper accumulates (manual optimization)
@@ -22,6 +23,10 @@ MMEngine key                               Lightning
 (DefaultSampler shards per rank)           ``use_distributed_sampler=False``
 ``trainer=dict(...)``                      passed through; wins over everything above
 =========================================  ===============================================
+
+``AmpOptimWrapper`` without ``dtype`` autocasts to float16 on CUDA and to
+bfloat16 on the CPU (as the wrapper itself does); ``dtype='float32'`` or
+``'float64'`` gives ``'32-true'`` / ``'64-true'``.
 """
 
 from __future__ import annotations
@@ -30,20 +35,39 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+import torch
+
 from mmhooks.errors import ConfigError, closest
-from mmhooks.runner.train_cfg import parse_train_cfg
+from mmhooks.runner.train_cfg import TrainSchedule, parse_train_cfg
 
 __all__ = ["LAUNCHERS", "trainer_kwargs"]
 
 LAUNCHERS = ("mpi", "none", "pytorch", "slurm")
+# Config keys the HookCallback's runner exposes as attributes, under the same names.
+_RUNNER_KEYS = ("experiment_name", "visualizer", "log_processor", "log_level", "launcher", "default_scope", "load_from")
+
+
+_PRECISION_BY_DTYPE = {"bfloat16": "bf16-mixed", "float16": "16-mixed", "float32": "32-true", "float64": "64-true"}
+
+
+def _is_amp_type(type_: Any) -> bool:
+    name = type_ if isinstance(type_, str) else getattr(type_, "__name__", None)
+    return isinstance(name, str) and name.rsplit(".", 1)[-1] == "AmpOptimWrapper"
 
 
 def _precision(optim_wrapper: Any) -> str | None:
+    """Lightning's precision for an ``AmpOptimWrapper`` config or built wrapper; None for the others."""
     if isinstance(optim_wrapper, Mapping):
-        if optim_wrapper.get("type") in ("AmpOptimWrapper", "mmengine.AmpOptimWrapper"):
-            dtype = str(optim_wrapper.get("dtype") or "float16")
-            return "bf16-mixed" if "bfloat16" in dtype else "16-mixed"
-        return None
+        if not _is_amp_type(optim_wrapper.get("type")):
+            return None
+        dtype = optim_wrapper.get("dtype")
+        if dtype is None:
+            return "16-mixed" if torch.cuda.is_available() else "bf16-mixed"
+        name = str(dtype).replace("torch.", "")
+        if name not in _PRECISION_BY_DTYPE:
+            raise ConfigError("optim_wrapper.dtype", dtype, f"one of {sorted(_PRECISION_BY_DTYPE)}",
+                              "write dtype='float16' or dtype='bfloat16'.")
+        return _PRECISION_BY_DTYPE[name]
     precision = getattr(optim_wrapper, "precision", None)
     return precision if isinstance(precision, str) else None
 
@@ -59,7 +83,14 @@ def _launcher_kwargs(launcher: str, path: str = "launcher") -> dict[str, Any]:
         return dict(strategy="ddp", devices="auto")
     from lightning.pytorch.plugins.environments import MPIEnvironment, SLURMEnvironment
 
-    environment = SLURMEnvironment() if launcher == "slurm" else MPIEnvironment()
+    if launcher == "slurm":
+        environment: Any = SLURMEnvironment()
+    else:
+        try:
+            environment = MPIEnvironment()
+        except ModuleNotFoundError:  # Lightning's MPI environment needs mpi4py
+            raise ConfigError(path, launcher, "an MPI launch, which needs the mpi4py package",
+                              "pip install mpi4py, or start with torchrun and launcher='pytorch'.") from None
     return dict(strategy="ddp", devices="auto", plugins=[environment])
 
 
@@ -77,7 +108,9 @@ def trainer_kwargs(cfg: Any, hook_callback: Any = None) -> dict[str, Any]:
         >>> kw["max_epochs"], kw["num_sanity_val_steps"], kw["enable_checkpointing"]
         (3, 0, False)
     """
+    original = cfg
     cfg = dict(cfg.to_dict() if hasattr(cfg, "to_dict") else cfg)
+    schedule = parse_train_cfg(cfg["train_cfg"]) if cfg.get("train_cfg") else None
     kwargs: dict[str, Any] = dict(
         accelerator="auto",
         num_sanity_val_steps=0,
@@ -92,8 +125,7 @@ def trainer_kwargs(cfg: Any, hook_callback: Any = None) -> dict[str, Any]:
     if cfg.get("work_dir"):
         kwargs["default_root_dir"] = cfg["work_dir"]
     kwargs.update(_launcher_kwargs(cfg.get("launcher", "none")))
-    if cfg.get("train_cfg"):
-        schedule = parse_train_cfg(cfg["train_cfg"])
+    if schedule is not None:
         if schedule.by_epoch:
             kwargs.update(max_epochs=schedule.max_epochs, max_steps=-1)
         else:
@@ -110,19 +142,63 @@ def trainer_kwargs(cfg: Any, hook_callback: Any = None) -> dict[str, Any]:
     if "cudnn_benchmark" in env_cfg:
         kwargs["benchmark"] = bool(env_cfg["cudnn_benchmark"])
     if hook_callback is None:
-        from mmhooks.adapters.lightning.hook_callback import HookCallback
-        from mmhooks.runner.hook_list import merge_default_hooks
-
-        hooks = list(merge_default_hooks(cfg.get("default_hooks")).values()) + list(cfg.get("custom_hooks") or [])
-        hook_callback = HookCallback(hooks, work_dir=cfg.get("work_dir"), cfg=cfg)
+        hook_callback = _hook_callback(original, cfg, schedule)
     kwargs["callbacks"] = [hook_callback]
     user = cfg.get("trainer") or {}
     if not isinstance(user, Mapping):
         raise ConfigError("trainer", user, "a dict of lightning.Trainer arguments", "write trainer=dict(devices=2).")
     user = dict(user)
+    _check_trainer_keys(user)
     extra_callbacks = list(user.pop("callbacks", []) or [])
     kwargs.update(user)
     kwargs["callbacks"] = kwargs["callbacks"] + extra_callbacks
     if user.get("devices") not in (None, 1, "1") and "strategy" not in user and cfg.get("launcher", "none") == "none":
         kwargs.setdefault("strategy", "ddp")
+    if kwargs.get("strategy") == "ddp":
+        kwargs["strategy"] = _mmengine_ddp(cfg)
     return kwargs
+
+
+def _check_trainer_keys(user: Mapping[str, Any]) -> None:
+    """Unknown ``trainer.*`` keys are configuration errors, not a TypeError from inside Lightning."""
+    import inspect
+
+    import lightning.pytorch as pl
+
+    accepted = sorted(name for name in inspect.signature(pl.Trainer.__init__).parameters if name != "self")
+    for key, value in user.items():
+        if key not in accepted:
+            near = closest(key, accepted)
+            raise ConfigError(key, value, "a lightning.Trainer argument",
+                              f"rename it to {near!r}." if near else "delete it.", "trainer")
+
+
+def _mmengine_ddp(cfg: Mapping[str, Any]) -> Any:
+    """DDP as MMEngine wraps models: buffers are not broadcast (SyncBuffersHook averages them)."""
+    from lightning.pytorch.strategies import DDPStrategy
+
+    return DDPStrategy(broadcast_buffers=False,
+                       find_unused_parameters=bool(cfg.get("find_unused_parameters", False)))
+
+
+def _hook_callback(original: Any, cfg: Mapping[str, Any], schedule: TrainSchedule | None) -> Any:
+    """The HookCallback for ``default_hooks`` + ``custom_hooks``, with the run's schedule and runner attributes."""
+    from mmhooks.adapters.lightning.hook_callback import HookCallback
+    from mmhooks.runner.hook_list import merge_default_hooks
+
+    hooks = list(merge_default_hooks(cfg.get("default_hooks")).values()) + list(cfg.get("custom_hooks") or [])
+    info: dict[str, Any] = {key: cfg[key] for key in _RUNNER_KEYS if cfg.get(key) is not None}
+    randomness = cfg.get("randomness") or {}
+    if randomness.get("seed") is not None:
+        info["seed"] = randomness["seed"]
+    if randomness.get("deterministic"):
+        info["deterministic"] = True
+    by_epoch = True
+    if schedule is not None:
+        by_epoch = schedule.by_epoch
+        info.update(train_schedule=schedule, val_begin=schedule.val_begin, val_interval=schedule.val_interval)
+        if by_epoch:
+            info["max_epochs"] = schedule.max_epochs
+        else:
+            info["max_iters"] = schedule.max_iters
+    return HookCallback(hooks, work_dir=cfg.get("work_dir"), cfg=original, by_epoch=by_epoch, **info)
