@@ -96,6 +96,9 @@ def build_metric(cfg: Any, path: str = "") -> BaseMetric:
     """
     if isinstance(cfg, BaseMetric):
         return cfg
+    mm_metric = sys.modules.get("mmengine.evaluator.metric")  # an MMEngine metric works through the same protocol
+    if mm_metric is not None and isinstance(cfg, mm_metric.BaseMetric):
+        return cfg
     torchmetrics = sys.modules.get("torchmetrics")  # a torchmetrics instance implies torchmetrics is imported
     if torchmetrics is not None and isinstance(cfg, (torchmetrics.Metric, torchmetrics.MetricCollection)):
         from mmhooks.evaluator.torchmetrics_bridge import TorchMetricsBridge

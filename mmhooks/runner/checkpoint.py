@@ -9,11 +9,14 @@ MMEngine parity:
       disk and then renamed over the target (:func:`atomic_save`), so an
       interrupted save never leaves a truncated ``epoch_N.pth`` or
       ``last_checkpoint``. MMEngine writes in place.
-    * Reads use ``torch.load(weights_only=True)``. A file that needs full
-      unpickling (for example an MMEngine checkpoint, which pickles its
-      ``HistoryBuffer``) is refused with an error that names the file and the
-      opt-in (``allow_unsafe=True`` or ``MMHOOKS_ALLOW_UNSAFE_LOAD=1``).
-      MMEngine 0.10.7 fails on torch >= 2.6 with torch's own message.
+    * Reads use ``torch.load(weights_only=True)``. MMEngine's checkpoints
+      pickle its ``HistoryBuffer`` (and ``getattr`` of its statistics methods);
+      these names are read into mmhooks' :class:`~mmhooks.logging.HistoryBuffer`
+      by torch's restricted unpickler, without importing MMEngine, so its
+      ``.pth`` files work as ``load_from``. Any other object outside the
+      allowlist is refused with an error that names the file and the opt-in
+      (``allow_unsafe=True`` or ``MMHOOKS_ALLOW_UNSAFE_LOAD=1``). MMEngine
+      0.10.7 cannot read its own files on torch >= 2.6.
     * :func:`write_last_checkpoint` always writes an absolute path; MMEngine
       writes ``join(out_dir, filename)``, which is relative for a relative
       ``work_dir``.
@@ -148,7 +151,6 @@ def find_latest_checkpoint(work_dir: str | os.PathLike[str]) -> str | None:
 
 # ----------------------------------------------------------------------------- reading
 _extra_safe_globals: list[Any] = []
-_safe_globals_registered = False
 
 
 def register_safe_globals(objects: Iterable[Any]) -> None:
@@ -203,12 +205,65 @@ def _mmhooks_safe_globals() -> list[Any]:
     return found
 
 
+# MMEngine's message hub pickles ``HistoryBuffer`` objects whose state carries
+# ``statistics_methods``: ``getattr(HistoryBuffer, 'min')`` and the like.
+_MMENGINE_HISTORY_BUFFER = "mmengine.logging.history_buffer.HistoryBuffer"
+_MMENGINE_STATISTICS = frozenset({"min", "max", "mean", "current"})
+_mmengine_globals: list[tuple[Any, str]] | None = None
+
+
+def _mmengine_safe_globals() -> list[tuple[Any, str]]:
+    """Stand-ins, under MMEngine's names, for what MMEngine checkpoints pickle besides tensors and numpy.
+
+    They exist only while :func:`load_checkpoint_file` reads a file: the
+    buffer class becomes a subclass of mmhooks' ``HistoryBuffer`` that takes
+    MMEngine's pickled state, and ``builtins.getattr`` becomes a function that
+    only hands out that class's statistics methods. Nothing else is callable.
+    """
+    global _mmengine_globals
+    if _mmengine_globals is not None:
+        return _mmengine_globals
+    from mmhooks.logging.history_buffer import HistoryBuffer
+
+    class MMEngineHistoryBuffer(HistoryBuffer):
+        """mmhooks' buffer rebuilt from the state MMEngine's ``HistoryBuffer`` pickles."""
+
+        def __setstate__(self, state: Mapping[str, Any]) -> None:
+            if not isinstance(state, Mapping) or not {"_log_history", "_count_history"} <= set(state):
+                raise pickle.UnpicklingError(
+                    f"{_MMENGINE_HISTORY_BUFFER}: unexpected pickled state {type(state).__name__}; expected a dict "
+                    "with _log_history and _count_history"
+                )
+            HistoryBuffer.__init__(
+                self, list(state["_log_history"]), list(state["_count_history"]), int(state.get("max_length", 1000000))
+            )
+
+    MMEngineHistoryBuffer.__module__ = __name__
+    MMEngineHistoryBuffer.__qualname__ = "MMEngineHistoryBuffer"
+
+    def statistics_method(owner: Any, name: str) -> Any:
+        """``getattr`` restricted to the buffer stand-in's statistics methods."""
+        if owner is not MMEngineHistoryBuffer or name not in _MMENGINE_STATISTICS:
+            raise pickle.UnpicklingError(
+                f"getattr({owner!r}, {name!r}) is not allowed in a weights_only load; only the statistics methods "
+                f"of {_MMENGINE_HISTORY_BUFFER} are"
+            )
+        return getattr(HistoryBuffer, name)
+
+    _mmengine_globals = [(MMEngineHistoryBuffer, _MMENGINE_HISTORY_BUFFER), (statistics_method, "builtins.getattr")]
+    return _mmengine_globals
+
+
 def _ensure_safe_globals() -> None:
-    global _safe_globals_registered
-    if _safe_globals_registered:
-        return
-    torch.serialization.add_safe_globals(_numpy_safe_globals() + _mmhooks_safe_globals())
-    _safe_globals_registered = True
+    """Allowlist what mmhooks writes, process-wide (Lightning's own resume load needs it too).
+
+    Checked on every load rather than once: leaving a ``torch.serialization.safe_globals``
+    block removes its globals from the process-wide list even if they were there before.
+    """
+    registered = torch.serialization.get_safe_globals()
+    missing = [g for g in _numpy_safe_globals() + _mmhooks_safe_globals() if g not in registered]
+    if missing:
+        torch.serialization.add_safe_globals(missing)
 
 
 def _unsafe_allowed(allow_unsafe: bool) -> bool:
@@ -221,7 +276,8 @@ def _rejected_globals(path: str, err: BaseException) -> str | None:
     if not isinstance(err, pickle.UnpicklingError) or "Weights only load failed" not in message:
         return None
     try:
-        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        with torch.serialization.safe_globals(_mmengine_safe_globals()):
+            names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
         scannable = True
     except Exception:  # legacy (non-zip) format, or a damaged archive
         names, scannable = [], False
@@ -241,6 +297,10 @@ def load_checkpoint_file(
 ) -> Any:
     """Read a checkpoint with ``torch.load(weights_only=True)``; full unpickling only on request.
 
+    Files written by mmhooks and by MMEngine load without the opt-in; the
+    ``HistoryBuffer`` objects of an MMEngine ``message_hub`` come back as
+    mmhooks' :class:`~mmhooks.logging.HistoryBuffer`.
+
     Args:
         path: The checkpoint file.
         map_location: As for :func:`torch.load`.
@@ -259,7 +319,8 @@ def load_checkpoint_file(
         raise FileNotFoundError(f"{filename}: checkpoint file not found. Fix: check the path (or last_checkpoint).")
     _ensure_safe_globals()
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals(_mmengine_safe_globals()):
+            return torch.load(filename, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for damaged files
         rejected = _rejected_globals(filename, err)
         if rejected is None:

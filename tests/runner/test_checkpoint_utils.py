@@ -139,16 +139,15 @@ def test_unsafe_checkpoint_loads_after_opt_in(tmp_path, monkeypatch, how):
     assert loaded["obj"].value == 3
 
 
-def test_mmengine_checkpoint_needs_opt_in(tmp_path, monkeypatch):
+def test_mmengine_checkpoint_loads_without_opt_in(tmp_path, monkeypatch):
     mm_logging = pytest.importorskip("mmengine.logging")
     monkeypatch.delenv(ALLOW_UNSAFE_ENV, raising=False)
     hub = mm_logging.MessageHub("test_mmengine_checkpoint_needs_opt_in")
     hub.update_scalar("train/loss", 0.5)
     path = tmp_path / "mmengine.pth"
     torch.save({"meta": {}, "state_dict": {}, "message_hub": hub.state_dict()}, path)
-    with pytest.raises(UnsafeCheckpointError, match=r"mmengine\.logging\.history_buffer\.HistoryBuffer"):
-        load_checkpoint_file(path)
-    assert "message_hub" in load_checkpoint_file(path, allow_unsafe=True)
+    buffer = load_checkpoint_file(path)["message_hub"]["log_scalars"]["train/loss"]
+    assert float(buffer.current()) == 0.5
 
 
 def _zip_checkpoint_bytes() -> bytes:

@@ -1,0 +1,90 @@
+"""The examples run end to end and leave the files README promises."""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import os
+import re
+import types
+from pathlib import Path
+
+import pytest
+import torch
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load_example(name: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(f"mmhooks_example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def log_text(log_dir: str) -> str:
+    (log_file,) = glob.glob(os.path.join(log_dir, "*.log"))
+    return Path(log_file).read_text()
+
+
+def test_quickstart_config_leaves_readme_files(tmp_path):
+    from mmhooks.config import Config
+    from mmhooks.runner import Runner
+
+    cfg = Config.fromfile(str(EXAMPLES / "configs" / "quickstart.py"))
+    cfg.merge_from_dict({
+        "work_dir": str(tmp_path),
+        "train_cfg.max_epochs": 2,
+        "train_dataloader.dataset.num_samples": 64,
+        "val_dataloader.dataset.num_samples": 32,
+        "trainer": dict(enable_progress_bar=False),
+    })
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+    work_dir = str(tmp_path)
+    files = sorted(os.listdir(work_dir))
+    assert {"epoch_1.pth", "epoch_2.pth", "last_checkpoint"} <= set(files)
+    best = [f for f in files if re.fullmatch(r"best_accuracy_top1_epoch_[12]\.pth", f)]
+    assert len(best) == 1
+    assert Path(work_dir, "last_checkpoint").read_text().strip().endswith("epoch_2.pth")
+
+    checkpoint = torch.load(os.path.join(work_dir, "epoch_2.pth"), weights_only=False)
+    assert (checkpoint["meta"]["epoch"], checkpoint["meta"]["iter"]) == (2, 8)
+    state_keys = set(checkpoint["state_dict"])
+    assert "head.weight" in state_keys and not any(k.startswith("mm_model.") for k in state_keys)
+    assert "ema_state_dict" in checkpoint and "module.head.weight" in checkpoint["ema_state_dict"]
+
+    log_dir = os.path.join(work_dir, runner.timestamp)
+    text = log_text(log_dir)
+    assert "Epoch(train) [2][4/4]" in text and "Epoch(val) [2][1/1]" in text and "accuracy/top1" in text
+    vis_data = os.path.join(log_dir, "vis_data")
+    records = [json.loads(line) for line in open(os.path.join(vis_data, "scalars.json"))]
+    assert any("accuracy/top1" in r for r in records) and any("lr" in r for r in records)
+    assert glob.glob(os.path.join(vis_data, "events.out.tfevents.*"))
+
+
+def test_mmengine_runner_example(tmp_path):
+    example = load_example("mmengine_runner")
+    runner = example.main(work_dir=str(tmp_path), max_epochs=1)
+    assert os.path.isfile(os.path.join(str(tmp_path), "epoch_1.pth"))
+    text = log_text(os.path.join(str(tmp_path), runner.timestamp))
+    assert re.search(r"Epoch\(val\) \[1\]\[4/4\]\s+accuracy: \d+\.\d+", text)
+    assert "Epoch(train) [1][8/8]" in text
+
+
+def test_lightning_dropin_example(tmp_path, monkeypatch, capsys):
+    example = load_example("lightning_dropin")
+    monkeypatch.setattr(example, "tempfile", types.SimpleNamespace(mkdtemp=lambda **kwargs: str(tmp_path)))
+    example.main()
+    assert str(tmp_path) in capsys.readouterr().out
+    files = set(os.listdir(str(tmp_path)))
+    assert {"epoch_1.pth", "epoch_2.pth", "epoch_3.pth", "last_checkpoint"} <= files
+    assert any(re.fullmatch(r"best_loss_epoch_[123]\.pth", f) for f in files)
+    checkpoint = torch.load(os.path.join(str(tmp_path), "epoch_3.pth"), weights_only=False)
+    assert checkpoint["meta"]["epoch"] == 3 and "ema_state_dict" in checkpoint
+    assert "layer.weight" in checkpoint["state_dict"]
+    (log_dir,) = [d for d in files if os.path.isdir(os.path.join(str(tmp_path), d))]
+    text = log_text(os.path.join(str(tmp_path), log_dir))
+    assert "validated after epoch 3 (iteration 18)" in text
