@@ -4,6 +4,8 @@
 - :class:`LegacyHookAdapter`, :class:`LegacyRunnerView`: run an MMCV hook inside mmhooks' hook dispatch.
 - ``*LrUpdaterHook`` / ``*MomentumUpdaterHook``, :func:`build_lr_updater`, :func:`build_momentum_updater`.
 - :func:`convert_mmcv_config`, :func:`migrate_file`: MMCV 1.x config -> MMEngine-style config.
+- :class:`EpochBasedRunner`, :class:`IterBasedRunner`: MMCV's runner API training on Lightning, with MMCV's
+  ``CheckpointHook``, ``EMAHook``, ``EvalHook`` (also as ``Legacy*Hook`` in ``HOOKS``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from mmhooks._lazy import lazy_exports
 
 _LR = "mmhooks.legacy.lr_updater"
 _MOMENTUM = "mmhooks.legacy.momentum_updater"
+_RUNNER = "mmhooks.legacy.runner"
 _MODULES = {
     "LegacyHook": "mmhooks.legacy.hook",
     "MMCV_PRIORITIES": "mmhooks.legacy.hook",
@@ -45,6 +48,18 @@ _MODULES = {
     "LinearAnnealingMomentumUpdaterHook": _MOMENTUM,
     "CyclicMomentumUpdaterHook": _MOMENTUM,
     "OneCycleMomentumUpdaterHook": _MOMENTUM,
+    "BaseLegacyRunner": _RUNNER,
+    "EpochBasedRunner": _RUNNER,
+    "IterBasedRunner": _RUNNER,
+    "CheckpointHook": _RUNNER,
+    "EMAHook": _RUNNER,
+    "EvalHook": _RUNNER,
+    "OptimizerHook": _RUNNER,
+    "LegacyCheckpointHook": _RUNNER,
+    "LegacyEMAHook": _RUNNER,
+    "LegacyEvalHook": _RUNNER,
+    "OptimizerSettings": _RUNNER,
+    "parse_optimizer_config": _RUNNER,
 }
 
 __all__ = sorted([*_MODULES, "import_all"])
@@ -52,7 +67,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 
 def import_all() -> None:
-    """Import the legacy updater hooks so that their names are registered in ``HOOKS``."""
+    """Import the legacy hooks so that their names are registered in ``HOOKS``."""
     from mmhooks._lazy import import_modules
 
-    import_modules([_LR, _MOMENTUM])
+    import_modules([_LR, _MOMENTUM, _RUNNER])

@@ -71,6 +71,7 @@ _BUILTIN_PACKAGES = (
     "mmhooks.logging",
     "mmhooks.visualization",
     "mmhooks.dataset",
+    "mmhooks.legacy",
 )
 _imported = False
 

@@ -8,6 +8,7 @@ for the hooks that do something at each stage.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -87,14 +88,23 @@ def is_noop(hook: object, stage: str) -> bool:
 
 
 def build_hook(cfg: Any, path: str) -> Any:
-    """Build one hook from a config dict (``type`` looked up in ``HOOKS``) or return an instance."""
+    """Build one hook from a config dict (``type`` looked up in ``HOOKS``) or return an instance.
+
+    An MMCV-style hook (mount points taking only ``runner``) comes back wrapped in
+    :class:`~mmhooks.legacy.LegacyHookAdapter`, so it runs with MMCV's counters.
+    """
     from mmhooks.registry import HOOKS
 
     if isinstance(cfg, Mapping):
-        return HOOKS.build(cfg, path=path)
-    if callable(getattr(cfg, "before_run", None)) or hasattr(cfg, "priority"):
-        return cfg
-    raise ConfigError("", cfg, "a Hook instance or a dict with 'type'", "pass dict(type='SomeHook', ...)", path)
+        hook = HOOKS.build(cfg, path=path)
+    elif callable(getattr(cfg, "before_run", None)) or hasattr(cfg, "priority"):
+        hook = cfg
+    else:
+        raise ConfigError("", cfg, "a Hook instance or a dict with 'type'", "pass dict(type='SomeHook', ...)", path)
+    if isinstance(hook, Hook):  # mmhooks' own hooks (adapters included) are never MMCV-style
+        return hook
+    legacy = importlib.import_module("mmhooks.legacy")
+    return legacy.LegacyHookAdapter(hook) if legacy.is_legacy_hook(hook) else hook
 
 
 class HookList:
@@ -215,8 +225,37 @@ def merge_default_hooks(
                 raise ConfigError(name, None, f"one of the default hook names {sorted(merged)}", fix, path)
             del merged[name]
         else:
+            _check_not_a_misspelt_default(name, cfg, merged, path)
             merged[name] = cfg
     return merged
+
+
+def _hook_type_name(cfg: Any) -> str | None:
+    if isinstance(cfg, Mapping):
+        type_ = cfg.get("type")
+        return type_ if isinstance(type_, str) else getattr(type_, "__name__", None)
+    return type(cfg).__name__
+
+
+def _check_not_a_misspelt_default(name: str, cfg: Any, merged: Mapping[str, Any], path: str) -> None:
+    """Reject a new name that looks like a default one and holds the same hook type.
+
+    MMEngine accepts extra names (downstream projects add ``visualization``), so
+    a new name alone is fine; but ``checkpiont=dict(type='CheckpointHook')``
+    would run a second CheckpointHook beside the default one.
+    """
+    if name in merged:
+        return
+    near = closest(name, DEFAULT_HOOKS)
+    if near is None or near not in merged:
+        return
+    hook_type = _hook_type_name(cfg)
+    if hook_type is None or hook_type != _hook_type_name(merged[near]):
+        return
+    raise ConfigError(
+        name, cfg, f"one of the default hook names {sorted(DEFAULT_HOOKS)} (as written, a second {hook_type} "
+        f"would run beside {join_path(path, near)})", f"did you mean {near!r}?", path,
+    )
 
 
 def default_hook_paths(merged: Mapping[str, Any], path: str = "default_hooks") -> list[tuple[str, Any]]:
