@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot-schedule", help="plot the lr/momentum schedule of a config without training")
     plot.add_argument("config")
     plot.add_argument("-o", "--output", help="image file (default: print a table)")
+    plot.add_argument("--epoch-length", type=int, help="iterations per epoch when the config cannot tell")
     plot.add_argument("--cfg-options", nargs="+", action=_CfgOptions, default=[], metavar="KEY=VALUE")
     plot.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -129,7 +130,8 @@ def _plot_schedule(args: argparse.Namespace) -> int:
     from mmhooks.optim.scheduler.plot import plot_schedule
 
     cfg = _load_config(args.config, args.cfg_options)
-    result = plot_schedule(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg), args.output)
+    result = plot_schedule(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg), args.output,
+                           epoch_length=args.epoch_length)
     print(result)
     return 0
 
@@ -158,9 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _is_config_error(err: BaseException) -> bool:
     from mmhooks.errors import ConfigError
 
+    from mmhooks.runner.checkpoint import CheckpointLoadError
+
     seen: BaseException | None = err
     while seen is not None:
-        if isinstance(seen, (ConfigError, FileNotFoundError)):
+        if isinstance(seen, (ConfigError, FileNotFoundError, CheckpointLoadError)):
             return True
         seen = seen.__cause__
     return False
@@ -170,10 +174,14 @@ def _describe(err: BaseException) -> str:
     """The innermost configuration error if one caused ``err``, else ``err`` itself, on one line."""
     from mmhooks.errors import ConfigError
 
+    from mmhooks.runner.checkpoint import CheckpointLoadError
+
     seen: BaseException | None = err
     while seen is not None:
-        if isinstance(seen, ConfigError):
+        if isinstance(seen, (ConfigError, CheckpointLoadError)):
             return str(seen).replace("\n", " ")
+        if isinstance(seen, FileNotFoundError):  # our messages already name the file and a fix
+            return str(seen.args[0] if len(seen.args) == 1 else seen).replace("\n", " ")
         seen = seen.__cause__
     return f"{type(err).__name__}: {err}".replace("\n", " ")
 

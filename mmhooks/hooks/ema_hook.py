@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 from collections.abc import Iterator
 from typing import Any, Optional
@@ -10,12 +11,40 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-from mmhooks.errors import ConfigError
+from mmhooks.errors import ConfigError, closest
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS, MODELS
 from mmhooks.runner.checkpoint import load_state_dict, unwrap_model, weights_to_cpu
 
 __all__ = ["EMAHook"]
+
+
+def _check_average_arguments(ema_type: Any, kwargs: dict[str, Any]) -> None:
+    """Reject an unknown ``ema_type`` or argument now, so the error carries the hook's config path.
+
+    The averaged model itself is built in ``before_run``, once the model exists;
+    without this check a misspelt argument would only surface there.
+    """
+    from mmhooks.model.averaged_model import BaseAveragedModel
+
+    cls = MODELS.get(ema_type) if isinstance(ema_type, str) else ema_type
+    if not isinstance(cls, type):
+        names = sorted(name for name in MODELS.keys()
+                       if isinstance(MODELS.get(name), type) and issubclass(MODELS.get(name), BaseAveragedModel))
+        near = closest(ema_type, names)
+        fix = f"did you mean {near!r}?" if near else f"pick one of {names}."
+        raise ConfigError("ema_type", ema_type, f"a registered averaged model ({', '.join(names)})", fix, "EMAHook")
+    params = inspect.signature(cls).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = sorted(name for name in params if name != "model")
+    for key, value in kwargs.items():
+        if key not in accepted:
+            everything = sorted(["begin_epoch", "begin_iter", "ema_type", "strict_load", *accepted])
+            near = closest(key, everything)
+            fix = f"rename it to {near!r}." if near else "delete it."
+            raise ConfigError(key, value, f"an argument of EMAHook or {cls.__name__} ({', '.join(everything)})",
+                              fix, "EMAHook")
 
 
 @HOOKS.register_module()
@@ -72,6 +101,7 @@ class EMAHook(Hook):
                 "set only one of begin_iter and begin_epoch.",
                 "EMAHook",
             )
+        _check_average_arguments(ema_type, kwargs)
         self.strict_load = strict_load
         self.ema_cfg: dict[str, Any] = dict(type=ema_type, **kwargs)
         self.begin_iter = begin_iter

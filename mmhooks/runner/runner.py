@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mmhooks.errors import ConfigError, join_path
+from mmhooks.errors import ConfigError, closest, join_path
 from mmhooks.registry import MODELS, DefaultScope
 from mmhooks.runner.hook_list import HookList, merge_default_hooks
 from mmhooks.runner.train_cfg import TrainSchedule, parse_train_cfg
@@ -125,6 +125,15 @@ class Runner:
         self.default_scope = default_scope
         DefaultScope.set(default_scope if default_scope != "mmengine" else None)
         randomness = dict(randomness or {})
+        for key, value in randomness.items():
+            if key not in ("deterministic", "diff_rank_seed", "seed"):
+                near = closest(key, ("deterministic", "diff_rank_seed", "seed"))
+                raise ConfigError(key, value, "one of ['deterministic', 'diff_rank_seed', 'seed']",
+                                  f"rename it to {near!r}." if near else "delete it.", "randomness")
+        for key, path in (("load_from", load_from), ("resume", resume if isinstance(resume, str) else None)):
+            if path is not None and not osp.isfile(path):
+                raise ConfigError(key, path, "an existing checkpoint file",
+                                  "check the path (a relative path is relative to the current directory).")
         self._randomness = randomness
         self.deterministic = bool(randomness.get("deterministic", False))
         self.seed = set_random_seed(randomness.get("seed"), self.deterministic)

@@ -66,6 +66,12 @@ def parse_train_cfg(cfg: Mapping[str, Any], path: str = "train_cfg") -> TrainSch
             fix = f"did you mean {near!r}?" if near else "use by_epoch=True or by_epoch=False instead."
             raise ConfigError("type", loop_type, f"one of {sorted(_LOOP_TYPES)}", fix, path)
         cfg["by_epoch"] = _LOOP_TYPES[loop_type]
+    known = sorted(set(_EPOCH_KEYS) | set(_ITER_KEYS))
+    for key, value in cfg.items():  # a misspelt max_epochs must not read as "neither was set"
+        if key not in known:
+            near = closest(key, known)
+            fix = f"rename it to {near!r}." if near else "delete it."
+            raise ConfigError(key, value, f"a key of train_cfg ({', '.join(known)})", fix, path)
     has_epochs, has_iters = "max_epochs" in cfg, "max_iters" in cfg
     if has_epochs == has_iters:
         got = {k: cfg[k] for k in ("max_epochs", "max_iters") if k in cfg}

@@ -112,7 +112,9 @@ def _epoch_length_of(loader: Any) -> int | None:
     if isinstance(loader.get("num_batches"), int):
         return int(loader["num_batches"])
     dataset = loader.get("dataset")
-    if dataset is None or isinstance(dataset, Mapping):
+    if isinstance(dataset, Mapping):
+        dataset = _build_dataset(dataset)
+    if dataset is None:
         return None
     try:
         size = len(dataset)
@@ -120,6 +122,21 @@ def _epoch_length_of(loader: Any) -> int | None:
         return None
     batch_size = int(loader.get("batch_size", 1))
     return size // batch_size if loader.get("drop_last", False) else math.ceil(size / batch_size)
+
+
+def _build_dataset(cfg: Mapping[str, Any]) -> Any:
+    """The dataset a config describes (its length gives the epoch length), or None if it cannot be built here.
+
+    Any failure (a type registered only on the training machine, data files
+    missing here) just means the epoch length must be given explicitly.
+    """
+    from mmhooks.registry import DATASETS
+
+    try:
+        return DATASETS.build(dict(cfg), path="train_dataloader.dataset")
+    except Exception as err:  # noqa: BLE001 - the caller asks for the length instead
+        log.debug("plot_schedule: cannot build train_dataloader.dataset (%s); epoch length unknown.", err)
+        return None
 
 
 def _momentum_of(optimizer_cfg: Any) -> float | None:

@@ -1,0 +1,239 @@
+"""The ``mmhooks`` command line, run as a user runs it: ``python -m mmhooks ...`` in a subprocess.
+
+Every run is two batches of 4x4 images per epoch, so the whole file stays
+within a few seconds per command (most of it is importing torch and Lightning).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mmhooks.cli import main
+from mmhooks.config import Config
+from mmhooks.errors import ConfigError
+from mmhooks.runner.checkpoint import load_checkpoint_file
+
+TINY_CONFIG = """
+custom_imports = dict(imports=["mmhooks.testing.examples"], allow_failed_imports=False)
+_data = dict(type="SyntheticImages", size=4, num_classes=2)
+_loader = dict(batch_size=4, num_workers=0, sampler=dict(type="DefaultSampler", shuffle=False),
+               collate_fn=dict(type="default_collate"))
+model = dict(type="SmallCNN", num_classes=2, width=4)
+train_dataloader = dict(_loader, dataset=dict(_data, num_samples=8))
+val_dataloader = dict(_loader, dataset=dict(_data, num_samples=4, seed=1))
+test_dataloader = val_dataloader
+val_evaluator = dict(type="TopOneAccuracy")
+test_evaluator = val_evaluator
+train_cfg = dict(by_epoch=True, max_epochs=1)
+val_cfg = dict()
+test_cfg = dict()
+optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.1, momentum=0.9))
+param_scheduler = [dict(type="LinearLR", start_factor=0.5, by_epoch=False, begin=0, end=2)]
+default_hooks = dict(logger=dict(type="LoggerHook", interval=1), checkpoint=dict(type="CheckpointHook", interval=1))
+randomness = dict(seed=0)
+trainer = dict(enable_progress_bar=False, enable_model_summary=False)
+"""
+
+EXPLODING_HOOK = """
+from mmhooks.hooks import Hook
+from mmhooks.registry import HOOKS
+
+
+@HOOKS.register_module()
+class ExplodeHook(Hook):
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        raise RuntimeError(f"boom at iter {runner.iter}")
+"""
+
+TRAIN_LINE = re.compile(r"Epoch\(train\) \[(\d+)\]\[(\d+)/\d+\]")
+
+
+def mmhooks(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m mmhooks ARGS`` in ``cwd`` (which is also on the import path, for custom_imports)."""
+    env = dict(os.environ)
+    env.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)  # the CLI must load its own checkpoints without it
+    env["PYTHONPATH"] = os.pathsep.join([str(cwd), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "mmhooks", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def trained(result: subprocess.CompletedProcess[str]) -> list[tuple[int, int]]:
+    """(epoch, batch) of every training log line of a run."""
+    return [(int(e), int(b)) for e, b in TRAIN_LINE.findall(result.stdout + result.stderr)]
+
+
+def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the tiny config, a config adding a hook that raises, and an MMCV 1.x config."""
+    root = tmp_path_factory.mktemp("cli")
+    (root / "tiny.py").write_text(TINY_CONFIG)
+    (root / "explode_hook.py").write_text(EXPLODING_HOOK)
+    (root / "explode.py").write_text(textwrap.dedent("""
+        _base_ = ["./tiny.py"]
+        custom_imports = dict(imports=["mmhooks.testing.examples", "explode_hook"], allow_failed_imports=False)
+        custom_hooks = [dict(type="ExplodeHook")]
+    """))
+    (root / "broken.py").write_text("train_cfg = dict(max_epochs=1\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def two_epochs(project: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``mmhooks train tiny.py --work-dir run --cfg-options train_cfg.max_epochs=2``."""
+    result = mmhooks("train", "tiny.py", "--work-dir", "run", "--cfg-options", "train_cfg.max_epochs=2",
+                     cwd=project)
+    return result, project / "run"
+
+
+def test_help_answers_without_importing_torch_or_lightning(project: Path) -> None:
+    script = textwrap.dedent("""
+        import runpy, sys
+        sys.argv = ["mmhooks", "--help"]
+        try:
+            runpy.run_module("mmhooks", run_name="__main__")
+        except SystemExit as stop:
+            code = stop.code
+        heavy = sorted({name.split(".")[0] for name in sys.modules} & {"torch", "lightning", "pytorch_lightning"})
+        print("HEAVY", heavy, "EXIT", code)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=project, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "HEAVY [] EXIT 0"
+    assert result.stdout.startswith("usage: mmhooks")
+    for command in ("train", "test", "migrate", "plot-schedule"):
+        assert command in result.stdout
+
+
+def test_train_with_work_dir_and_cfg_options_leaves_checkpoints(two_epochs) -> None:
+    result, work_dir = two_epochs
+    assert result.returncode == 0, result.stderr
+    assert trained(result) == [(1, 1), (1, 2), (2, 1), (2, 2)]  # the --cfg-options value won over the file's 1
+    assert {"epoch_1.pth", "epoch_2.pth", "last_checkpoint"} <= {p.name for p in work_dir.iterdir()}
+    assert load_checkpoint_file(work_dir / "epoch_2.pth")["meta"]["epoch"] == 2
+
+
+@pytest.fixture(scope="module")
+def resumed(project: Path, two_epochs) -> dict[str, tuple[subprocess.CompletedProcess[str], Path]]:
+    """``--resume`` (from last_checkpoint) to epoch 3, and ``--resume epoch_1.pth`` to epoch 2 in a new work_dir."""
+    _, work_dir = two_epochs
+    auto_dir = project / "resume_auto"
+    shutil.copytree(work_dir, auto_dir)
+    auto = mmhooks("train", "tiny.py", "--work-dir", "resume_auto", "--resume",
+                   "--cfg-options", "train_cfg.max_epochs=3", cwd=project)
+    explicit = mmhooks("train", "tiny.py", "--work-dir", "resume_explicit", "--cfg-options", "train_cfg.max_epochs=2",
+                       "--resume", str(work_dir / "epoch_1.pth"), cwd=project)
+    return {"auto": (auto, auto_dir), "explicit": (explicit, project / "resume_explicit")}
+
+
+@pytest.mark.parametrize("how, batches", [("auto", [(3, 1), (3, 2)]), ("explicit", [(2, 1), (2, 2)])],
+                         ids=["resume-last-checkpoint", "resume-given-checkpoint"])
+def test_resume_continues_after_the_checkpoint(resumed, how: str, batches: list[tuple[int, int]]) -> None:
+    result, _ = resumed[how]
+    assert result.returncode == 0, result.stderr
+    assert trained(result) == batches
+
+
+@pytest.mark.parametrize("how, epoch", [("auto", 3), ("explicit", 2)],
+                         ids=["resume-last-checkpoint", "resume-given-checkpoint"])
+def test_resume_saves_the_next_epoch_checkpoint(resumed, how: str, epoch: int) -> None:
+    _, work_dir = resumed[how]
+    checkpoint = load_checkpoint_file(work_dir / f"epoch_{epoch}.pth")
+    assert (checkpoint["meta"]["epoch"], checkpoint["meta"]["iter"]) == (epoch, 2 * epoch)
+    assert Path((work_dir / "last_checkpoint").read_text().strip()).name == f"epoch_{epoch}.pth"
+
+
+def test_test_command_prints_metrics(project: Path, two_epochs) -> None:
+    _, work_dir = two_epochs
+    result = mmhooks("test", "tiny.py", str(work_dir / "epoch_2.pth"), "--work-dir", "test_run", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"accuracy/top1: \d+\.\d+", result.stdout.splitlines()[-1])
+
+
+def test_migrate_writes_an_mmengine_config(project: Path) -> None:
+    (project / "old.py").write_text(textwrap.dedent("""
+        model = dict(type="SmallCNN", num_classes=2, width=4)
+        optimizer = dict(type="SGD", lr=0.1, momentum=0.9)
+        optimizer_config = dict(grad_clip=None)
+        lr_config = dict(policy="step", step=[1])
+        runner = dict(type="EpochBasedRunner", max_epochs=2)
+        checkpoint_config = dict(interval=1)
+        log_config = dict(interval=5, hooks=[dict(type="TextLoggerHook")])
+    """))
+    result = mmhooks("migrate", "old.py", "-o", "new.py", cwd=project)
+    assert result.returncode == 0, result.stderr
+    new = Config.fromfile(project / "new.py").to_dict()
+    assert new["train_cfg"] == dict(by_epoch=True, max_epochs=2)
+    assert new["optim_wrapper"]["optimizer"] == dict(type="SGD", lr=0.1, momentum=0.9)
+    assert new["param_scheduler"] == [dict(type="MultiStepLR", milestones=[1], gamma=0.1, by_epoch=True)]
+    assert new["default_hooks"]["checkpoint"] == dict(type="CheckpointHook", interval=1)
+
+
+def test_plot_schedule_prints_a_table(project: Path) -> None:
+    result = mmhooks("plot-schedule", "tiny.py", "--cfg-options", "train_cfg.max_epochs=2", cwd=project)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.strip().splitlines()]
+    assert rows[0] == ["iter", "epoch", "lr", "momentum"]
+    # LinearLR from 0.5 x 0.1 to 0.1 over two iterations, then flat; two batches per epoch.
+    assert [(int(i), int(e), float(lr)) for i, e, lr, _ in rows[1:]] == [
+        (0, 0, 0.05), (1, 0, 0.1), (2, 1, 0.1), (3, 1, 0.1)]
+
+
+def test_bad_config_exits_2_with_one_error_line(project: Path) -> None:
+    result = mmhooks("train", "tiny.py", "--work-dir", "bad", "--cfg-options", "train_cfg.max_iters=3", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: train_cfg.max_epochs: got {'max_epochs': 1, 'max_iters': 3}; expected exactly one of max_epochs or "
+        "max_iters. Fix: set max_epochs=N for epoch-based or max_iters=N for iteration-based training."]
+    assert not (project / "bad").exists()
+
+
+# The same front door in-process (each subprocess costs seconds of torch import): exit code and the one line.
+BAD_COMMANDS = {
+    "cfg-option-without-value": (["train", "tiny.py", "--cfg-options", "train_cfg.max_epochs"],
+                                 "error: train_cfg.max_epochs: got 'train_cfg.max_epochs'; expected a --cfg-options "
+                                 "item of the form KEY=VALUE. Fix: write the value after an '=', e.g. "
+                                 "'train_cfg.max_epochs=1'."),
+    "config-syntax-error": (["plot-schedule", "broken.py"], "error: {root}/broken.py:1: got 'train_cfg = "
+                            "dict(max_epochs=1'; expected valid Python ('(' was never closed). Fix: correct the "
+                            "syntax at line 1, column 17."),
+    "missing-config-file": (["test", "absent.py", "x.pth"], "error: absent.py: got 'absent.py'; expected an "
+                            "existing config file. Fix: check the path; it resolves to '{root}/absent.py', which "
+                            "does not exist."),
+    "missing-checkpoint": (["test", "tiny.py", "absent.pth", "--work-dir", "bad"],
+                           "error: load_from: got 'absent.pth'; expected an existing checkpoint file. Fix: check the "
+                           "path (a relative path is relative to the current directory)."),
+}
+
+
+@pytest.mark.parametrize("args, expected", list(BAD_COMMANDS.values()), ids=list(BAD_COMMANDS))
+def test_bad_input_exits_2_with_one_error_line(project: Path, args: list[str], expected: str, capsys,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    assert main(args) == 2
+    assert capsys.readouterr().err.splitlines()[-1:] == [expected.replace("{root}", str(project))]
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_debug_reraises_for_the_traceback(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    with pytest.raises(ConfigError, match=r"^train_cfg\.max_epochs: got 'train_cfg\.max_epochs'; expected a "):
+        main(["--debug", "train", "tiny.py", "--cfg-options", "train_cfg.max_epochs"])
+
+
+def test_failure_during_the_run_exits_1_without_traceback(project: Path) -> None:
+    result = mmhooks("train", "explode.py", "--work-dir", "explode_run", cwd=project)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert error_lines(result) == ["error: HookError: ExplodeHook.after_train_iter raised RuntimeError: boom at iter 0"]
