@@ -102,6 +102,9 @@ class _IterLoaderView:
 
 
 def _detect_by_epoch(runner: Any) -> bool:
+    flag = getattr(runner, "by_epoch", None)  # the Lightning facade knows it
+    if isinstance(flag, bool):
+        return flag
     loop = getattr(runner, "train_loop", None)
     flag = getattr(loop, "by_epoch", None)
     if isinstance(flag, bool):
