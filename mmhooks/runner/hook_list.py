@@ -112,7 +112,7 @@ class HookList:
 
     Example:
         >>> hooks = HookList()
-        >>> hooks.register(Hook(), priority="LOW"); hooks.register(Hook(), priority=10)
+        >>> _ = hooks.register(Hook(), priority="LOW"); _ = hooks.register(Hook(), priority=10)
         >>> [h.priority for h in hooks]
         [10, 'LOW']
     """
