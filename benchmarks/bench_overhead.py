@@ -7,6 +7,7 @@ over the run and then over repeats.
 
     python benchmarks/bench_overhead.py                 # tiny MLP and small CNN
     python benchmarks/bench_overhead.py --iters 400 --repeats 3 --model mlp
+    python benchmarks/bench_overhead.py --rss-iters 0     # skip the 20k-iteration memory run
 
 This is a benchmark, not a test: it prints numbers and never fails on them.
 """
@@ -128,6 +129,32 @@ def run_default_stack(kind: str, iters: int, warmup: int) -> float:
     return run_lightning(kind, iters, warmup, [HookCallback(default_stack(iters + 1), log_level="WARNING")])
 
 
+def logging_stack(iters: int) -> list[dict[str, Any]]:
+    """The default hooks as a real run has them: a line every 10 iterations, warm-up then cosine lr."""
+    stack = default_stack(10)
+    stack[4] = dict(type="ParamSchedulerHook", param_scheduler=iter_schedulers(iters))
+    return stack
+
+
+def iter_schedulers(iters: int) -> list[dict[str, Any]]:
+    warmup = max(1, iters // 10)
+    return [dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=warmup),
+            dict(type="CosineAnnealingLR", by_epoch=False, begin=warmup, end=max(iters, warmup + 1))]
+
+
+def run_logging_stack(kind: str, iters: int, warmup: int) -> float:
+    from mmhooks.adapters.lightning import HookCallback
+
+    return run_lightning(kind, iters, warmup, [HookCallback(logging_stack(iters), log_level="WARNING")])
+
+
+def run_logging_stack_ema(kind: str, iters: int, warmup: int) -> float:
+    from mmhooks.adapters.lightning import HookCallback
+
+    hooks = [*logging_stack(iters), dict(type="EMAHook")]
+    return run_lightning(kind, iters, warmup, [HookCallback(hooks, log_level="WARNING")])
+
+
 def _runner_kwargs(kind: str, iters: int) -> dict[str, Any]:
     return dict(
         work_dir=tempfile.mkdtemp(),
@@ -197,9 +224,92 @@ VARIANTS: dict[str, Callable[[str, int, int], float | None]] = {
     "bare Lightning": run_lightning,
     "Lightning + HookCallback(10 no-op hooks)": run_noop_hooks,
     "Lightning + HookCallback(default hooks)": run_default_stack,
+    "  + log every 10 iters, lr warm-up + cosine": run_logging_stack,
+    "  + log every 10, schedulers, EMAHook": run_logging_stack_ema,
     "mmhooks Runner": run_mmhooks_runner,
     "MMEngine Runner": run_mmengine_runner,
 }
+
+
+def scheduler_step_microseconds(steps: int = 20000) -> dict[str, float]:
+    """Cost of stepping a warm-up + cosine pair of iteration schedulers once (what each iteration pays)."""
+    import timeit
+
+    results = {}
+    sources = [("mmhooks", "mmhooks.optim.scheduler", "mmhooks.optim")]
+    try:
+        import mmengine.optim  # noqa: F401
+
+        sources.append(("MMEngine", "mmengine.optim", "mmengine.optim"))
+    except ImportError:
+        pass
+    for name, scheduler_module, wrapper_module in sources:
+        schedulers_ns = __import__(scheduler_module, fromlist=["LinearLR"])
+        wrapper_ns = __import__(wrapper_module, fromlist=["OptimWrapper"])
+        optimizer = wrapper_ns.OptimWrapper(torch.optim.SGD(make_net("mlp").parameters(), lr=0.01, momentum=0.9))
+        pair = [schedulers_ns.LinearLR(optimizer, start_factor=0.1, by_epoch=False, begin=0, end=10**9),
+                schedulers_ns.CosineAnnealingLR(optimizer, by_epoch=False, begin=0, end=10**9)]
+
+        def step_all(pair: list[Any] = pair) -> None:
+            for scheduler in pair:
+                scheduler.step()
+
+        results[name] = min(timeit.repeat(step_all, number=steps, repeat=3)) / steps * 1e6
+    return results
+
+
+def ema_extra_bytes() -> list[tuple[str, int, int]]:
+    """(case, bytes the averaged copy adds, bytes of one copy of what it must hold) for a CNN with BatchNorm."""
+    from mmhooks.model.averaged_model import ExponentialMovingAverage
+
+    net = nn.Sequential(nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16), nn.ReLU(), nn.Conv2d(16, 16, 3), nn.BatchNorm2d(16))
+    param_bytes = sum(p.numel() * p.element_size() for p in net.parameters())
+    buffer_bytes = sum(b.numel() * b.element_size() for b in net.buffers())
+    source = {t.untyped_storage().data_ptr() for t in [*net.parameters(), *net.buffers()]}
+    rows = []
+    for update_buffers in (False, True):
+        ema = ExponentialMovingAverage(net, update_buffers=update_buffers)
+        ema.update_parameters(net)
+        held = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+                for t in [*ema.module.parameters(), *ema.module.buffers()]}
+        extra = sum(nbytes for ptr, nbytes in held.items() if ptr not in source)
+        expected = param_bytes + (buffer_bytes if update_buffers else 0)
+        rows.append((f"update_buffers={update_buffers}", extra, expected))
+    return rows
+
+
+RSS_SCRIPT = """
+import os, sys, tempfile, time, warnings, logging
+sys.path.insert(0, {bench_dir!r})
+import bench_overhead as bench
+import lightning.pytorch as pl
+from mmhooks.adapters.lightning import HookCallback
+iters = {iters}
+samples = []
+page = os.sysconf("SC_PAGE_SIZE")
+
+class Sample(pl.Callback):
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if (batch_idx + 1) % (iters // 10) == 0:
+            with open("/proc/self/statm") as f:
+                samples.append(int(f.read().split()[1]) * page / 2**20)
+
+trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
+                     enable_model_summary=False, enable_checkpointing=False, default_root_dir=tempfile.mkdtemp(),
+                     callbacks=[Sample(), HookCallback([*bench.logging_stack(iters), dict(type="EMAHook")],
+                                                       log_level="WARNING")])
+trainer.fit(bench._lightning_module("mlp"), bench.DataLoader(bench.make_data("mlp", 16 * iters), batch_size=16))
+print(" ".join(f"{{s:.1f}}" for s in samples))
+"""
+
+
+def rss_over_run(iters: int) -> list[float]:
+    """Resident memory (MiB) at every tenth of a fresh process's ``iters``-iteration fit (all hooks, EMA, logging)."""
+    if not os.path.exists("/proc/self/statm"):
+        return []
+    script = RSS_SCRIPT.format(bench_dir=os.path.dirname(os.path.abspath(__file__)), iters=iters)
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    return [float(value) for value in done.stdout.split()[-10:]]
 
 
 def help_startup_seconds(repeats: int = 5) -> float:
@@ -217,6 +327,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--model", choices=["mlp", "cnn", "both"], default="both")
+    parser.add_argument("--rss-iters", type=int, default=20000, help="length of the RSS run (0 skips it)")
     args = parser.parse_args()
     kinds = ["mlp", "cnn"] if args.model == "both" else [args.model]
     for kind in kinds:
@@ -234,7 +345,18 @@ def main() -> None:
             vs_bare = f"{value / bare:.3f}" if bare else "-"
             vs_mm = f"{value / mmengine:.3f}" if mmengine else "-"
             print(f"{name:45s} {value:10.6f} {vs_bare:>17s} {vs_mm:>18s}")
-    print(f"\nmmhooks --help start-up: {help_startup_seconds():.3f} s")
+    steps = scheduler_step_microseconds()
+    print("\nscheduler cost per iteration (LinearLR + CosineAnnealingLR, by_epoch=False): "
+          + ", ".join(f"{name} {value:.2f} us" for name, value in steps.items()))
+    for case, extra, expected in ema_extra_bytes():
+        print(f"EMA memory ({case}): adds {extra} bytes; one copy of the parameters"
+              f"{' and buffers' if 'True' in case else ''} is {expected} bytes ({extra / expected:.3f}x)")
+    print(f"mmhooks --help start-up: {help_startup_seconds():.3f} s")
+    if args.rss_iters:
+        rss = rss_over_run(args.rss_iters)
+        if rss:
+            print(f"RSS over a {args.rss_iters}-iteration fit (MiB, every tenth): {' '.join(f'{v:.1f}' for v in rss)}; "
+                  f"growth over the last 90%: {rss[-1] - rss[0]:+.1f} MiB")
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

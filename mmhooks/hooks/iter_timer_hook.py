@@ -56,9 +56,9 @@ class IterTimerHook(Hook):
     ) -> None:
         hub = runner.message_hub
         now = time.time()
-        hub.update_scalar(f"{mode}/time", now - self.t)
+        iter_time = now - self.t
+        hub.update_scalar(f"{mode}/time", iter_time)
         self.t = now
-        iter_time = hub.get_scalar(f"{mode}/time").current()
         if mode == "train":
             self.time_sec_tot += iter_time
             mean_time = self.time_sec_tot / (runner.iter - self.start_iter + 1)

@@ -117,7 +117,14 @@ class ParamSchedulerHook(Hook):
         self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict] = None
     ) -> None:
         """Step every iteration-based scheduler."""
-        self._step(runner, lambda scheduler: not scheduler.by_epoch)
+        schedulers = runner.param_schedulers
+        if schedulers is None:
+            return
+        # The per-iteration path: a plain list needs no generator and no predicate call.
+        for group in (schedulers,) if type(schedulers) is list else _scheduler_lists(schedulers):
+            for scheduler in group:
+                if not scheduler.by_epoch:
+                    scheduler.step()
 
     def after_train_epoch(self, runner: Any) -> None:
         """Step every epoch-based scheduler (ReduceOnPlateau only counts the epoch)."""

@@ -89,15 +89,22 @@ class HistoryBuffer:
                 f"HistoryBuffer.update: got log_val={log_val!r} ({type(log_val).__name__}), count={count!r}; "
                 "expected an int or float for both. Fix: convert tensors with .item() first."
             )
-        if self._end == len(self._logs):
+        end = self._end
+        if end == len(self._logs):
             self._make_room()
-        self._logs = _widen(self._logs, log_val)
-        self._counts = _widen(self._counts, count)
-        self._logs[self._end] = log_val
-        self._counts[self._end] = count
-        self._end += 1
-        if self._end - self._start > self.max_length:
-            self._start = self._end - self.max_length
+            end = self._end
+        logs, counts = self._logs, self._counts
+        # Runs every iteration: the common dtypes are decided by identity, without numpy's type machinery.
+        if logs.dtype is not _FLOAT64 and not (logs.dtype is _INT64 and type(log_val) is int):
+            logs = self._logs = _widen(logs, log_val)
+        if counts.dtype is not _INT64 or type(count) is not int:
+            counts = self._counts = _widen(counts, count)
+        logs[end] = log_val
+        counts[end] = count
+        end += 1
+        self._end = end
+        if end - self._start > self.max_length:
+            self._start = end - self.max_length
 
     def _make_room(self) -> None:
         size = self._end - self._start
@@ -196,6 +203,10 @@ class HistoryBuffer:
         copied._logs, copied._counts = np.array(logs), np.array(counts)
         copied._start, copied._end = 0, len(copied._logs)
         return copied
+
+
+_FLOAT64 = np.dtype(np.float64)
+_INT64 = np.dtype(np.int64)
 
 
 def _widen(array: np.ndarray, value: Number) -> np.ndarray:

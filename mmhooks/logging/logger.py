@@ -146,6 +146,14 @@ class MMLogger(logging.Logger, ManagerMixin):
             cls.get_instance("mmengine")
         return super().get_current_instance()
 
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 (logging's name)
+        """Also False when no handler takes ``level``: a filtered-out line then costs no record.
+
+        The levels live on the handlers (as in MMEngine), so without this every
+        ``info`` call would build a record (caller lookup included) to drop it.
+        """
+        return super().isEnabledFor(level) and any(level >= handler.level for handler in self.handlers)
+
     def callHandlers(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
         """Hand ``record`` to this logger's own handlers only (no parents, no lastResort)."""
         for handler in self.handlers:

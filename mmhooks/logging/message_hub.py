@@ -98,8 +98,11 @@ class MessageHub(ManagerMixin):
         self, key: str, value: Union[int, float, np.ndarray, np.number, Any], count: int = 1, resumed: bool = True
     ) -> None:
         """Append ``value`` (a number or a one-element array/tensor) to the history of ``key``."""
-        self._set_resumed(key, resumed)
-        number = self._as_number(key, value)
+        previous = self._resumed_keys.get(key)
+        if previous is None or previous != resumed:  # checked inline: this runs several times per iteration
+            self._set_resumed(key, resumed)
+        value_type = type(value)
+        number = value if value_type is float or value_type is int else self._as_number(key, value)
         if not isinstance(count, int):
             raise TypeError(f"MessageHub.update_scalar({key!r}).count: got {count!r}; expected an int. Fix: pass an int.")
         buffer = self._log_scalars.get(key)

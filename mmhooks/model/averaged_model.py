@@ -14,6 +14,7 @@ The first update copies the source; later ones apply the rule every
 from __future__ import annotations
 
 import logging
+import weakref
 from abc import abstractmethod
 from collections.abc import Callable
 from copy import deepcopy
@@ -46,9 +47,15 @@ class BaseAveragedModel(nn.Module):
         tensors, under MMEngine's keys.
 
     MMEngine parity:
-        Moving the copy with ``.to()`` keeps the averaged tensors attached
-        (MMEngine captures them once, so a later move would detach buffers
-        when ``update_buffers=True``).
+        * Moving the copy with ``.to()`` keeps the averaged tensors attached
+          (MMEngine captures them once, so a later move would detach buffers
+          when ``update_buffers=True``).
+        * With ``update_buffers=False`` and no ``device``, the copy shares the
+          source's buffer tensors instead of copying them at every update, so
+          the average costs one copy of the parameters only. MMEngine's copy
+          holds the values of the latest update; the shared ones are the same
+          from that update until the source next changes its buffers (the
+          next training forward).
     """
 
     def __init__(
@@ -63,13 +70,19 @@ class BaseAveragedModel(nn.Module):
             raise ConfigError(
                 "interval", interval, "an int >= 1", "set interval=1 to average at every update.", type(self).__name__
             )
-        self.module = deepcopy(model).requires_grad_(False)
+        # Buffers that are copied, not averaged, are shared with the source instead (deepcopy's memo).
+        share_buffers = not update_buffers and device is None
+        memo: dict[int, Any] = {id(buffer): buffer for buffer in model.buffers()} if share_buffers else {}
+        self.module = deepcopy(model, memo).requires_grad_(False)
         self.interval = interval
         if device is not None:
             self.module = self.module.to(device)
         self.register_buffer("steps", torch.tensor(0, dtype=torch.long, device=device))
         self.update_buffers = update_buffers
+        self._share_buffers = share_buffers
         self.avg_parameters: dict[str, Tensor] = self._collect_averaged()
+        self._buffer_source: weakref.ref[nn.Module] | None = None
+        self._buffer_pairs: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
 
     def _collect_averaged(self) -> dict[str, Tensor]:
         if self.update_buffers:
@@ -94,17 +107,60 @@ class BaseAveragedModel(nn.Module):
     def update_parameters(self, model: nn.Module) -> None:
         """Fold the current weights of ``model`` (same architecture as the copy) into the average."""
         source = model.state_dict() if self.update_buffers else dict(model.named_parameters())
-        if self.steps == 0:
+        steps = int(self.steps.item())
+        if steps == 0:
             for name, averaged in self.avg_parameters.items():
-                averaged.data.copy_(source[name].data)
-        elif self.steps % self.interval == 0:
+                averaged.copy_(source[name])
+        elif steps % self.interval == 0:
+            averaged_list, source_list = [], []
             for name, averaged in self.avg_parameters.items():
                 if averaged.dtype.is_floating_point:
-                    self.avg_func(averaged.data, source[name].data.to(averaged.device), self.steps)
+                    averaged_list.append(averaged)
+                    src = source[name]
+                    source_list.append(src if src.device == averaged.device else src.to(averaged.device))
+            if averaged_list:
+                self._average(averaged_list, source_list)
         if not self.update_buffers:
-            for averaged_buffer, source_buffer in zip(self.module.buffers(), model.buffers()):
-                averaged_buffer.data.copy_(source_buffer.data.to(averaged_buffer.device))
+            self._follow_buffers(model)
         self.steps += 1
+
+    def _average(self, averaged: list[Tensor], source: list[Tensor]) -> None:
+        """Apply :meth:`avg_func` to each pair; subclasses may do it in one batched call."""
+        for averaged_param, source_param in zip(averaged, source):
+            self.avg_func(averaged_param, source_param, self.steps)
+
+    def _follow_buffers(self, model: nn.Module) -> None:
+        """Give the copy the source's buffers: shared where possible, else copied (as MMEngine does)."""
+        if self._buffer_source is None or self._buffer_source() is not model:
+            # Pair the buffer tables once per source model; the tensors in them are looked up every time.
+            self._buffer_source = weakref.ref(model)
+            self._buffer_pairs = [
+                (copy_module._buffers, name, source_module._buffers)
+                for copy_module, source_module in zip(self.module.modules(), model.modules())
+                for name, buffer in copy_module._buffers.items()
+                if buffer is not None
+            ]
+        for copy_buffers, name, source_buffers in self._buffer_pairs:
+            source_buffer = source_buffers.get(name)
+            copied = copy_buffers[name]
+            if copied is source_buffer or source_buffer is None:
+                continue
+            if (
+                self._share_buffers
+                and copied.device == source_buffer.device
+                and copied.dtype == source_buffer.dtype
+                and copied.shape == source_buffer.shape
+            ):
+                copy_buffers[name] = source_buffer  # e.g. the source moved to another device since
+            else:
+                copied.copy_(source_buffer.to(copied.device))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The pairing refers to the source model: a pickled or deep-copied average pairs again.
+        state = dict(self.__dict__)
+        state["_buffer_source"] = None
+        state["_buffer_pairs"] = []
+        return state
 
 
 @MODELS.register_module()
@@ -157,6 +213,12 @@ class ExponentialMovingAverage(BaseAveragedModel):
     def avg_func(self, averaged_param: Tensor, source_param: Tensor, steps: Tensor) -> None:
         averaged_param.lerp_(source_param, self.momentum)
 
+    def _average(self, averaged: list[Tensor], source: list[Tensor]) -> None:
+        if type(self).avg_func is not ExponentialMovingAverage.avg_func:  # a subclass's own rule
+            super()._average(averaged, source)
+            return
+        torch._foreach_lerp_(averaged, source, self.momentum)  # one call instead of one per tensor
+
 
 @MODELS.register_module()
 class MomentumAnnealingEMA(ExponentialMovingAverage):
@@ -190,3 +252,10 @@ class MomentumAnnealingEMA(ExponentialMovingAverage):
     def avg_func(self, averaged_param: Tensor, source_param: Tensor, steps: Tensor) -> None:
         momentum = max(self.momentum, self.gamma / (self.gamma + self.steps.item()))
         averaged_param.lerp_(source_param, momentum)
+
+    def _average(self, averaged: list[Tensor], source: list[Tensor]) -> None:
+        if type(self).avg_func is not MomentumAnnealingEMA.avg_func:
+            super()._average(averaged, source)
+            return
+        momentum = max(self.momentum, self.gamma / (self.gamma + self.steps.item()))
+        torch._foreach_lerp_(averaged, source, momentum)

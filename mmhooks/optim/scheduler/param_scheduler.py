@@ -177,14 +177,16 @@ class _ParamScheduler:
         if self.begin <= self._global_step < self.end:
             self.last_step += 1
             self._write(self._get_value())
-        self._sync_betas()
+        if self.use_betas:
+            self._sync_betas()
         self._last_value = self._current_values()
 
     def _write(self, values: Sequence[Any]) -> None:
+        name = self.param_name
         for index, (group, value) in enumerate(zip(self.optimizer.param_groups, values)):
-            group[self.param_name] = value
+            group[name] = value
             if self.verbose:
-                log.info("%s: %s of group %d set to %.4e.", type(self).__name__, self.param_name, index, value)
+                log.info("%s: %s of group %d set to %.4e.", type(self).__name__, name, index, value)
 
     def _sync_betas(self) -> None:
         if self.use_betas:
