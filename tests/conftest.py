@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
-os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # lets mmengine-lite (the oracle) resume
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*LeafSpec.*")
 

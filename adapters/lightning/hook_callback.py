@@ -78,6 +78,8 @@ class HookCallback(Callback):
         self._epoch_open = False
         self._last_batch_done = False  # the open epoch's last batch has run (its close is pending)
         self._resumed_loop: dict[str, Any] | None = None
+        self._state_key_types: tuple[type, ...] | None = None
+        self._state_key = ""
 
     # ------------------------------------------------------------------ identity
     @property
@@ -86,7 +88,12 @@ class HookCallback(Callback):
 
     @property
     def state_key(self) -> str:
-        return self._generate_state_key(hooks=[type(h).__name__ for h in self.hooks])
+        # Lightning reads this around every callback call; rebuild it only when the hooks change.
+        hook_types = tuple(map(type, self._hooks.hooks))
+        if hook_types != self._state_key_types:
+            self._state_key_types = hook_types
+            self._state_key = self._generate_state_key(hooks=[t.__name__ for t in hook_types])
+        return self._state_key
 
     def state_dict(self) -> dict[str, Any]:
         states = {}
