@@ -160,7 +160,7 @@ class LocalVisBackend(BaseVisBackend):
         self._ensure_env()
         if isinstance(value, torch.Tensor):
             value = value.item()
-        self._append_json({name: value, "step": step}, self._scalar_save_file)
+        _append_line(_json_line({name: value, "step": step}), self._scalar_save_file)
 
     def add_scalars(
         self, scalar_dict: dict[str, Any], step: int = 0, file_path: Optional[str] = None, **kwargs: Any
@@ -185,14 +185,22 @@ class LocalVisBackend(BaseVisBackend):
                     f"LocalVisBackend.add_scalars.file_path: got {file_path!r}; expected a name other than the "
                     "scalar_save_file. Fix: pass another file name."
                 )
-            self._append_json(record, extra_path)
-        self._append_json(record, self._scalar_save_file)
+            line = _json_line(record)  # serialised once for both files
+            _append_line(line, extra_path)
+            _append_line(line, self._scalar_save_file)
+        else:
+            _append_line(_json_line(record), self._scalar_save_file)
 
-    @staticmethod
-    def _append_json(record: dict[str, Any], path: str) -> None:
-        with open(path, "a+") as file:
-            json.dump(record, file, default=_json_default)
-            file.write("\n")
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    return json.dumps(record, default=_json_default) + "\n"
+
+
+def _append_line(line: str, path: str) -> None:
+    """One open and one write per record (``json.dump`` to a file writes piecewise)."""
+    with open(path, "a") as file:
+        file.write(line)
 
 
 @VISBACKENDS.register_module()
