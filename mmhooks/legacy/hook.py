@@ -8,6 +8,7 @@ which runs it on MMEngine mount points with MMCV's counters.
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any
 
 __all__ = ["GENERIC_FALLBACK", "LEGACY_STAGES", "MMCV_PRIORITIES", "LegacyHook", "is_legacy_hook"]
@@ -138,6 +139,12 @@ class LegacyHook:
 _MMENGINE_ONLY_ARGS = {"batch_idx", "data_batch", "outputs", "metrics", "checkpoint", "mode"}
 
 
+_MMENGINE_ONLY_STAGES = (
+    "before_train", "after_train", "before_val", "after_val", "before_test", "after_test",
+    "before_save_checkpoint", "after_load_checkpoint", "before_test_epoch", "after_test_epoch",
+)
+
+
 def is_legacy_hook(obj: Any) -> bool:
     """True when ``obj`` follows the MMCV protocol: its hook methods take only ``runner``.
 
@@ -150,6 +157,11 @@ def is_legacy_hook(obj: Any) -> bool:
 
     if isinstance(obj, Hook):
         return False
+    mm_hook = sys.modules.get("mmengine.hooks.hook")
+    if mm_hook is not None and isinstance(obj, mm_hook.Hook):
+        return False
+    if any(callable(getattr(obj, name, None)) for name in _MMENGINE_ONLY_STAGES):
+        return False  # MMCV has no such mount point: written for MMEngine, whatever its signatures
     names = (*LEGACY_STAGES, "before_epoch", "after_epoch", "before_iter", "after_iter")
     found = False
     for name in names:

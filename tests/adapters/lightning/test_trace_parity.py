@@ -165,3 +165,14 @@ def test_hook_error_surfaces_with_hook_and_stage(make_trainer):
     train_dl, _ = loaders()
     with pytest.raises(HookError, match=r"^Broken.after_train_iter raised RuntimeError: boom$"):
         make_trainer(max_epochs=1, callbacks=[HookCallback([Broken()])]).fit(TinyModule(), train_dl)
+
+
+def test_hooks_written_against_real_mmengine_run_in_hook_callback(tmp_path, make_trainer):
+    from mmengine.hooks import Hook as MMHook
+
+    expected = mmengine_trace(tmp_path, dict(by_epoch=True, max_epochs=2))
+    log = []
+    train_dl, val_dl = loaders()
+    make_trainer(max_epochs=2, callbacks=[HookCallback([make_recorder(MMHook, log)])]).fit(
+        TinyModule(), train_dl, val_dl)
+    assert log == expected
