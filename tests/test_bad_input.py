@@ -22,7 +22,7 @@ import pytest
 import torch
 
 import mmhooks.testing.examples  # noqa: F401  (registers SmallCNN, SyntheticImages, TopOneAccuracy)
-from bad_input_runs import images, loader, tiny_cfg
+from bad_input_runs import loader, tiny_cfg
 from mmhooks.config import Config, ConfigFileError, parse_cfg_options
 from mmhooks.errors import ConfigError
 from mmhooks.hooks import Hook

@@ -10,7 +10,6 @@ import re
 import types
 from pathlib import Path
 
-import pytest
 import torch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

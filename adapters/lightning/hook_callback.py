@@ -151,10 +151,11 @@ class HookCallback(Callback):
             self._pending_scheduler_state = checkpoint["param_schedulers"]
 
     def _load_pending_scheduler_state(self) -> None:
-        state, self._pending_scheduler_state = self._pending_scheduler_state, None
-        schedulers = self.runner.param_schedulers
+        """Restore the resumed scheduler state once schedulers exist (a hook may build them in before_train)."""
+        state, schedulers = self._pending_scheduler_state, self.runner.param_schedulers
         if state is None or not schedulers:
             return
+        self._pending_scheduler_state = None
         if isinstance(schedulers, Mapping):
             for name, group in schedulers.items():
                 for scheduler, scheduler_state in zip(group, state[name]):
