@@ -1,0 +1,81 @@
+"""train_cfg validation schedules (val_begin, val_interval, dynamic_intervals) under both Runners."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from trace_utils import make_recorder, mmengine_metric, mmengine_toy_model, regression_data
+
+mmengine = pytest.importorskip("mmengine")
+
+NO_DEFAULTS = dict(runtime_info=None, timer=None, sampler_seed=None, logger=None, param_scheduler=None,
+                   checkpoint=None)
+
+
+def ours_toy_model():
+    from torch import nn
+    from torch.nn import functional as F
+
+    from mmhooks.model import BaseModel
+
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(4, 1)
+
+        def forward(self, inputs, targets=None, mode="tensor"):
+            out = self.layer(inputs)
+            if mode == "loss":
+                return {"loss": F.mse_loss(out, targets)}
+            return [dict(err=float(F.mse_loss(out, targets)))] if mode == "predict" else out
+
+    return Toy()
+
+
+def ours_metric():
+    from mmhooks.evaluator import BaseMetric
+
+    class MSE(BaseMetric):
+        def process(self, data_batch, data_samples):
+            self.results.extend(s["err"] for s in data_samples)
+
+        def compute_metrics(self, results):
+            return {"mse": sum(results) / len(results)}
+
+    return MSE()
+
+
+def val_points(runner_cls, hook_base, model, metric, tmp_path, train_cfg, **extra):
+    log = []
+    runner = runner_cls(
+        model=model, work_dir=str(tmp_path), train_dataloader=DataLoader(regression_data(8), batch_size=4),
+        val_dataloader=DataLoader(regression_data(4), batch_size=4), val_evaluator=metric, val_cfg=dict(),
+        train_cfg=train_cfg, optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)),
+        default_hooks=NO_DEFAULTS, custom_hooks=[make_recorder(hook_base, log)], log_level="WARNING", **extra)
+    runner.train()
+    return [(epoch, it) for _, stage, epoch, it, *_ in log if stage == "before_val"]
+
+
+CASES = {
+    "epoch-dynamic": dict(by_epoch=True, max_epochs=9, val_interval=3, dynamic_intervals=[(4, 2), (7, 1)]),
+    "epoch-begin-interval": dict(by_epoch=True, max_epochs=7, val_begin=3, val_interval=2),
+    "iter-dynamic": dict(by_epoch=False, max_iters=13, val_interval=5, dynamic_intervals=[(6, 2)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES), ids=list(CASES))
+def test_validation_points_match_mmengine(name, tmp_path):
+    from mmengine.hooks import Hook as MMHook
+    from mmengine.runner import Runner as MMRunner
+
+    from mmhooks.hooks import Hook
+    from mmhooks.runner import Runner
+
+    torch.manual_seed(0)
+    expected = val_points(MMRunner, MMHook, mmengine_toy_model(), mmengine_metric(), tmp_path / "mm", CASES[name])
+    got = val_points(Runner, Hook, ours_toy_model(), ours_metric(), tmp_path / "ours", CASES[name],
+                     trainer=dict(enable_progress_bar=False))
+    assert len(expected) >= 3
+    assert got == expected
