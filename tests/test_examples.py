@@ -87,3 +87,12 @@ def test_lightning_dropin_example(tmp_path, monkeypatch, capsys):
     (log_dir,) = [d for d in files if os.path.isdir(os.path.join(str(tmp_path), d))]
     text = log_text(os.path.join(str(tmp_path), log_dir))
     assert "validated after epoch 3 (iteration 18)" in text
+
+
+def test_mmcv_runner_example(tmp_path):
+    example = load_example("mmcv_runner")
+    example.main(work_dir=str(tmp_path), max_epochs=2)
+    files = set(os.listdir(str(tmp_path)))
+    assert {"epoch_1.pth", "epoch_2.pth", "latest.pth"} <= files  # MMCV's file set: no last_checkpoint
+    checkpoint = torch.load(os.path.join(str(tmp_path), "epoch_2.pth"), weights_only=False)
+    assert checkpoint["meta"]["epoch"] == 2
