@@ -71,7 +71,7 @@ def install_val_policy(trainer: pl.Trainer, should_validate: Callable[[], bool])
     def decide(data_fetcher: Any) -> bool:
         return bool(trainer.enable_validation) and should_validate()
 
-    epoch_loop._should_check_val_fx = decide
+    epoch_loop._should_check_val_fx = decide  # type: ignore[method-assign]  # patch this loop instance's Lightning method
 
 
 def run_validation_now(trainer: pl.Trainer) -> None:

@@ -50,7 +50,8 @@ def _check_resumable(path: str) -> None:
         )
 
 
-class RunnerModule(MMModelModule):
+# mypy cannot follow setup.py's package_dir mapping (mmhooks.adapters -> adapters/), so the base may be Any.
+class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
     """MMModelModule whose dataloaders, optimizer wrapper and schedulers the Runner builds in ``setup``.
 
     ``setup`` runs on every rank after the process group exists, so samplers

@@ -114,7 +114,7 @@ def load_weights(
     """MMEngine's ``runner.load_checkpoint``: read, fire ``after_load_checkpoint``, load weights."""
     from mmhooks.runner.checkpoint import load_checkpoint_file, load_state_dict
 
-    checkpoint = load_checkpoint_file(filename, map_location=map_location)
+    checkpoint: dict[str, Any] = load_checkpoint_file(filename, map_location=map_location)
     runner.call_hook("after_load_checkpoint", checkpoint=checkpoint)
     state_dict = checkpoint.get("state_dict", checkpoint)
     model = runner.model

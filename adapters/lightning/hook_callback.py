@@ -180,7 +180,7 @@ class HookCallback(Callback):
         if stage in ("validate", "test"):
             self._begin_run()  # a checkpoint given to validate/test loads after setup
 
-    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         if self._ran_before_run:
             self._apply_loaded_checkpoint(checkpoint)
         else:  # fit: weights are restored before on_fit_start; hooks see the checkpoint after before_run
@@ -226,10 +226,11 @@ class HookCallback(Callback):
             done, last = runner.iter, runner.max_iters
         schedule = runner.train_schedule
         if schedule is not None:
-            due = schedule.validation_due(done)
+            due: bool = schedule.validation_due(done)
             runner.val_interval = schedule.val_interval
             return due
-        return done >= runner.val_begin and (done % runner.val_interval == 0 or done == last)
+        due_now: bool = done >= runner.val_begin and (done % runner.val_interval == 0 or done == last)
+        return due_now
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.runner.by_epoch:
@@ -326,7 +327,7 @@ class HookCallback(Callback):
         self._call("after_val")
 
     def _eval_metrics(self, trainer: pl.Trainer, stage: str) -> dict[str, Any]:
-        module_metrics = getattr(self.runner.pl_module, f"mm_{stage}_metrics", None)
+        module_metrics: dict[str, Any] | None = getattr(self.runner.pl_module, f"mm_{stage}_metrics", None)
         if module_metrics is not None:
             return module_metrics
         return {key: _metric_value(value) for key, value in _internals.eval_loop_metrics(trainer).items()}
@@ -359,7 +360,7 @@ class HookCallback(Callback):
         self._call("after_test")
 
     # -------------------------------------------------------------- checkpoints
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         self.runner.mmengine_checkpoint_fields(checkpoint)
         if trainer.is_global_zero:  # MMEngine's save_checkpoint is master-only
             self._call("before_save_checkpoint", checkpoint=checkpoint)

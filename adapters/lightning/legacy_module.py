@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import lightning.pytorch as pl
 import torch
@@ -50,8 +50,8 @@ class LegacyRunnerModule(pl.LightningModule):
         self._val_sums: dict[str, list[float]] = {}
 
     # ------------------------------------------------------------- state dict
-    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return self.mm_model.state_dict(*args, **kwargs)
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]  # torch's overloads
+        return cast(dict[str, Any], self.mm_model.state_dict(*args, **kwargs))
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
         return self.mm_model.load_state_dict(state_dict, strict=False, assign=assign)
@@ -81,6 +81,7 @@ class LegacyRunnerModule(pl.LightningModule):
     def _optimizer_step(self, loss: torch.Tensor) -> None:
         settings = self.legacy_runner.optimizer_settings
         optimizer = self.optimizers()
+        assert not isinstance(optimizer, list)  # optimizer_settings is only set for a single optimizer
         facade = self.mm_runner
         it, max_iters = int(facade.iter), int(facade.max_iters)
         if settings.cumulative_iters > 1:
@@ -103,8 +104,8 @@ class LegacyRunnerModule(pl.LightningModule):
             self._optimizer_step(outputs["loss"])
 
     def on_validation_epoch_start(self) -> None:
-        self._val_sums: dict[str, list[float]] = {}
-        self.mm_val_metrics: dict[str, float] | None = None
+        self._val_sums = {}
+        self.mm_val_metrics = None
 
     def validation_step(self, batch: Any, batch_idx: int) -> Any:
         outputs = self.legacy_runner.val_step(batch, **self.step_kwargs)

@@ -18,12 +18,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar, cast, overload
 
 import lightning.pytorch as pl
 import torch
 
 __all__ = ["MMModelModule", "uses_default_train_step"]
+
+_Destination = TypeVar("_Destination", bound=dict[str, Any])
 
 
 def uses_default_train_step(model: Any) -> bool:
@@ -92,6 +94,12 @@ class MMModelModule(pl.LightningModule):
         )
 
     # ------------------------------------------------------------- state dict
+    @overload
+    def state_dict(self, *, destination: _Destination, prefix: str = ..., keep_vars: bool = ...) -> _Destination: ...
+
+    @overload
+    def state_dict(self, *, prefix: str = ..., keep_vars: bool = ...) -> dict[str, Any]: ...
+
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return self.mm_model.state_dict(*args, **kwargs)
 
@@ -151,7 +159,7 @@ class MMModelModule(pl.LightningModule):
 
     # ------------------------------------------------------------------- steps
     def training_step(self, batch: Any, batch_idx: int) -> Any:
-        model = self.mm_model
+        model: Any = self.mm_model  # a BaseModel-like module: train_step, data_preprocessor, parse_losses...
         if not self.automatic_optimization:
             self.mm_train_outputs = model.train_step(batch, optim_wrapper=self.mm_optim_wrapper)
             return None
@@ -165,7 +173,7 @@ class MMModelModule(pl.LightningModule):
         self.mm_val_metrics = None
 
     def validation_step(self, batch: Any, batch_idx: int) -> Any:
-        outputs = self.mm_model.val_step(batch)
+        outputs = cast(Any, self.mm_model).val_step(batch)
         if self.mm_val_evaluator is not None:
             self.mm_val_evaluator.process(data_samples=outputs, data_batch=batch)
         return outputs
@@ -177,7 +185,7 @@ class MMModelModule(pl.LightningModule):
         self.mm_test_metrics = None
 
     def test_step(self, batch: Any, batch_idx: int) -> Any:
-        outputs = self.mm_model.test_step(batch)
+        outputs = cast(Any, self.mm_model).test_step(batch)
         if self.mm_test_evaluator is not None:
             self.mm_test_evaluator.process(data_samples=outputs, data_batch=batch)
         return outputs
@@ -189,7 +197,7 @@ class MMModelModule(pl.LightningModule):
         if evaluator is None or self.trainer.sanity_checking:
             return {}
         loader = dataloaders[0] if isinstance(dataloaders, (list, tuple)) else dataloaders
-        metrics = evaluator.evaluate(len(loader.dataset))
+        metrics: dict[str, Any] = evaluator.evaluate(len(loader.dataset))
         scalars = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) or
                    (isinstance(v, torch.Tensor) and v.numel() == 1)}
         if scalars:  # also visible to Lightning callbacks (ModelCheckpoint(monitor=...))

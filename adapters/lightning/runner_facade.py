@@ -298,7 +298,7 @@ class LightningRunner:
     @cached_property
     def logger(self) -> logging.Logger:
         """MMEngine-style logger writing ``{log_dir}/{timestamp}.log`` on rank zero."""
-        from mmhooks.logging import MMLogger
+        from mmhooks.logging.logger import MMLogger
 
         log_file = osp.join(self.log_dir, f"{self.timestamp}.log") if self.rank == 0 else None
         return MMLogger.get_instance(
@@ -334,7 +334,7 @@ class LightningRunner:
         file_client_args: Any = None,
         save_optimizer: bool = True,
         save_param_scheduler: bool = True,
-        meta: dict | None = None,
+        meta: dict[str, Any] | None = None,
         by_epoch: bool = True,
         backend_args: Any = None,
     ) -> None:
@@ -355,6 +355,7 @@ class LightningRunner:
             meta.setdefault("iter", self.iter + 1)
         self._pending_save = dict(meta=meta, save_optimizer=save_optimizer, save_param_scheduler=save_param_scheduler)
         try:
+            assert self.trainer is not None  # bound in setup, before any hook can save
             save_via_trainer(self.trainer, osp.join(out_dir, filename))
         finally:
             self._pending_save = None
@@ -374,7 +375,10 @@ class LightningRunner:
         """Load weights from ``filename`` into the model (``load_from``); fires ``after_load_checkpoint``."""
         from mmhooks.adapters.lightning.checkpoint_io import load_weights
 
-        return load_weights(self, filename, map_location=map_location, strict=strict, revise_keys=revise_keys)
+        checkpoint: dict[str, Any] = load_weights(
+            self, filename, map_location=map_location, strict=strict, revise_keys=revise_keys
+        )
+        return checkpoint
 
 
 def _as_config(cfg: Any) -> Any:

@@ -81,7 +81,8 @@ def _launcher_kwargs(launcher: str, path: str = "launcher") -> dict[str, Any]:
         return dict(devices=1)
     if launcher == "pytorch":
         return dict(strategy="ddp", devices="auto")
-    from lightning.pytorch.plugins.environments import MPIEnvironment, SLURMEnvironment
+    # Lightning re-exports these without __all__ or ``as``, so mypy sees them as private.
+    from lightning.pytorch.plugins.environments import MPIEnvironment, SLURMEnvironment  # type: ignore[attr-defined]
 
     if launcher == "slurm":
         environment: Any = SLURMEnvironment()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from torch.utils.data import DataLoader
 
@@ -146,7 +146,8 @@ def _worker_init(cfg: dict[str, Any], seed: int | None, rank: int, path: str) ->
         return _function(cfg.pop("worker_init_fn"), "worker_init_fn", path)
     if seed is None:
         return None
-    return partial(default_worker_init_fn, num_workers=cfg.get("num_workers"), rank=rank, seed=seed,
+    # Only worker processes call it, and those exist only when num_workers is set.
+    return partial(default_worker_init_fn, num_workers=cast(int, cfg.get("num_workers")), rank=rank, seed=seed,
                    disable_subprocess_warning=disable_warning)
 
 
@@ -165,8 +166,9 @@ def _check_loader_keys(cfg: Mapping[str, Any], sampler: Any, path: str) -> None:
                           "set num_workers > 0 or persistent_workers=False.", path)
 
 
-def build_dataloader(cfg: Mapping[str, Any] | DataLoader, *, seed: int | None = None, diff_rank_seed: bool = False,
-                     rank: int = 0, world_size: int = 1, path: str = "train_dataloader") -> DataLoader:
+def build_dataloader(cfg: Mapping[str, Any] | DataLoader[Any], *, seed: int | None = None,
+                     diff_rank_seed: bool = False, rank: int = 0, world_size: int = 1,
+                     path: str = "train_dataloader") -> DataLoader[Any]:
     """A ``DataLoader`` built from an MMEngine dataloader config; a built ``DataLoader`` is returned as is.
 
     Args:

@@ -42,7 +42,6 @@ def _transpose(batch: Sequence[Any], leaf: Callable[[Sequence[Any]], Any],
     return leaf(batch)
 
 
-@FUNCTIONS.register_module()
 def pseudo_collate(data_batch: Sequence[Any]) -> Any:
     """Transpose a list of samples into one sample of lists; tensors are not stacked.
 
@@ -55,7 +54,6 @@ def pseudo_collate(data_batch: Sequence[Any]) -> Any:
     return _transpose(data_batch, leaf=lambda column: column, recurse=pseudo_collate)
 
 
-@FUNCTIONS.register_module()
 def default_collate(data_batch: Sequence[Any]) -> Any:
     """Like :func:`pseudo_collate`, but stack tensors, arrays and numbers as PyTorch does.
 
@@ -69,3 +67,8 @@ def default_collate(data_batch: Sequence[Any]) -> Any:
     if isinstance(first, (str, bytes)) or (callable(getattr(first, "to_dict", None)) and hasattr(first, "to")):
         return data_batch
     return _transpose(data_batch, leaf=torch_default_collate, recurse=default_collate)
+
+
+# Registered by call, not as decorators: register_module() is untyped.
+FUNCTIONS.register_module(module=pseudo_collate)
+FUNCTIONS.register_module(module=default_collate)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from mmhooks.errors import ConfigError, closest, join_path
 from mmhooks.evaluator.metric import BaseMetric
@@ -98,7 +98,7 @@ def build_metric(cfg: Any, path: str = "") -> BaseMetric:
         return cfg
     mm_metric = sys.modules.get("mmengine.evaluator.metric")  # an MMEngine metric works through the same protocol
     if mm_metric is not None and isinstance(cfg, mm_metric.BaseMetric):
-        return cfg
+        return cast(BaseMetric, cfg)  # duck-typed: same protocol as ours
     torchmetrics = sys.modules.get("torchmetrics")  # a torchmetrics instance implies torchmetrics is imported
     if torchmetrics is not None and isinstance(cfg, (torchmetrics.Metric, torchmetrics.MetricCollection)):
         from mmhooks.evaluator.torchmetrics_bridge import TorchMetricsBridge

@@ -149,7 +149,7 @@ class BaseMetric(metaclass=ABCMeta):
             metrics = {f"{self.prefix}/{k}": v for k, v in computed.items()} if self.prefix else computed
         metrics = _broadcast(metrics)
         self.results.clear()
-        return metrics  # type: ignore[return-value]
+        return metrics
 
 
 @METRICS.register_module()

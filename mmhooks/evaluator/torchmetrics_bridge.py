@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torchmetrics import Metric, MetricCollection
@@ -102,9 +102,9 @@ class TorchMetricsBridge(BaseMetric):
             raise ConfigError("type", type_, "a torchmetrics Metric class or its dotted path",
                               "use e.g. type='torchmetrics.classification.MulticlassAccuracy'.", "metric")
         try:
-            return cls(**kwargs)  # type: ignore[misc, no-any-return]
+            return cast("Metric | MetricCollection", cls(**kwargs))  # is_torchmetrics_class checked it
         except (TypeError, ValueError) as err:
-            raise ConfigError("type", cls.__name__, f"arguments that {cls.__name__} accepts",  # type: ignore[union-attr]
+            raise ConfigError("type", cls.__name__, f"arguments that {cls.__name__} accepts",
                               f"check the other keys: {err}", "") from err
 
     def _preds_and_target(self, data_samples: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:

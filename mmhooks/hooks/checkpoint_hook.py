@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from math import inf
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 from mmhooks.dist import is_main_process, master_only
 from mmhooks.errors import ConfigError, UnsupportedConfigError, closest
@@ -104,9 +104,9 @@ class CheckpointHook(Hook):
         rule: Union[str, list[str], None] = None,
         greater_keys: Optional[Sequence[str]] = None,
         less_keys: Optional[Sequence[str]] = None,
-        file_client_args: Optional[dict] = None,
+        file_client_args: Optional[dict[str, Any]] = None,
         filename_tmpl: Optional[str] = None,
-        backend_args: Optional[dict] = None,
+        backend_args: Optional[dict[str, Any]] = None,
         published_keys: Union[str, list[str], None] = None,
         save_begin: int = 0,
         **kwargs: Any,
@@ -173,7 +173,7 @@ class CheckpointHook(Hook):
                 "save_begin", save_begin, "an int >= 0", "use save_begin=0 to save from the start.", where
             )
         self.save_begin = save_begin
-        self.keep_ckpt_ids: deque = deque()
+        self.keep_ckpt_ids: deque[int] = deque()
         self._resumed_from: Optional[str] = None
 
     # ----------------------------------------------------------------- rules
@@ -280,7 +280,7 @@ class CheckpointHook(Hook):
             self._save_checkpoint(runner)
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         """Save every ``interval`` iterations from ``save_begin``, and after the last one if ``save_last``."""
         if self.by_epoch:
@@ -300,7 +300,7 @@ class CheckpointHook(Hook):
             meta = dict(epoch=runner.epoch, iter=step)
         self._save_checkpoint_with_step(runner, step, meta)
 
-    def _save_checkpoint_with_step(self, runner: Any, step: int, meta: dict) -> None:
+    def _save_checkpoint_with_step(self, runner: Any, step: int, meta: dict[str, Any]) -> None:
         """Write the regular checkpoint ``filename_tmpl.format(step)`` and record it in the message hub.
 
         The oldest kept checkpoint is deleted first, and the hub is updated
@@ -361,7 +361,7 @@ class CheckpointHook(Hook):
             score_key = "best_score" if single else f"best_score_{key}"
             ckpt_key = "best_ckpt" if single else f"best_ckpt_{key}"
             previous = self.best_ckpt_path if single else self.best_ckpt_path_dict.get(key)
-            best_score = hub.get_info(score_key) if score_key in hub.runtime_info else self.init_value_map[rule]
+            best_score = hub.get_info(score_key) if score_key in hub.runtime_info else self.init_value_map[cast(str, rule)]
             if score is None or not self.is_better_than[key](score, best_score):
                 continue
             best_updated = True
@@ -465,7 +465,7 @@ class CheckpointHook(Hook):
 
 
 # ------------------------------------------------------------------ argument parsing
-def _check_local_storage(key: str, args: Optional[dict], where: str) -> None:
+def _check_local_storage(key: str, args: Optional[dict[str, Any]], where: str) -> None:
     if args is None:
         return
     if not isinstance(args, dict):

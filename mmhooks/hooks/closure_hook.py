@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 from mmhooks.errors import ConfigError, closest
 from mmhooks.hooks.hook import Hook
@@ -27,7 +27,7 @@ def _resolve_function(key: str, fn: Any) -> Callable[..., Any]:
             key, fn, "a callable, or the name of a registered function or a dotted import path",
             "pass the function itself, or register it with @FUNCTIONS.register_module().", "ClosureHook",
         )
-    return found
+    return cast(Callable[..., Any], found)
 
 
 def _check_stage(key: str, stage: str) -> None:

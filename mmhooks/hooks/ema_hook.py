@@ -160,7 +160,7 @@ class EMAHook(Hook):
 
     # ------------------------------------------------------------------ training
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         """Fold the new weights into the average; before the start point, copy them (``steps`` stays)."""
         assert self.ema_model is not None and self.src_model is not None, "before_run builds the averaged model"
@@ -205,13 +205,13 @@ class EMAHook(Hook):
                 src_tensor.data.copy_(kept)
 
     # ------------------------------------------------------------ checkpoints
-    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+    def before_save_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
         """Store the average under ``ema_state_dict``, then swap so ``state_dict`` holds the average."""
         self._ensure_built(runner)
         checkpoint["ema_state_dict"] = weights_to_cpu(self.ema_model.state_dict())
         self._swap_ema_state_dict(checkpoint)
 
-    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
         """Restore the average (resume) or start it from the loaded weights (``load_from``).
 
         Runs before the runner loads ``checkpoint['state_dict']`` into the
@@ -232,7 +232,7 @@ class EMAHook(Hook):
         )
 
     @staticmethod
-    def _swap_ema_state_dict(checkpoint: dict) -> None:
+    def _swap_ema_state_dict(checkpoint: dict[str, Any]) -> None:
         model_state = checkpoint["state_dict"]
         ema_state = checkpoint["ema_state_dict"]
         for key in ema_state:

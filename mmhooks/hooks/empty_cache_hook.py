@@ -61,7 +61,7 @@ class EmptyCacheHook(Hook):
         runner: Any,
         batch_idx: int,
         data_batch: DATA_BATCH = None,
-        outputs: Optional[Union[Sequence, dict]] = None,
+        outputs: Optional[Union[Sequence[Any], dict[str, Any]]] = None,
         mode: str = "train",
     ) -> None:
         if self._do_after_iter:

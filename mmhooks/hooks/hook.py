@@ -11,11 +11,11 @@ helper to act in all three loops.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 __all__ = ["DATA_BATCH", "Hook"]
 
-DATA_BATCH = Optional[Union[dict, tuple, list]]
+DATA_BATCH = Optional[Union[dict[str, Any], tuple[Any, ...], list[Any]]]
 
 
 class Hook:
@@ -77,10 +77,10 @@ class Hook:
     def after_test(self, runner: Any) -> None:
         """After testing."""
 
-    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+    def before_save_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
         """Edit the checkpoint dict before it is written (rank zero only)."""
 
-    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
         """Read or edit a loaded checkpoint dict before the model and counters take it."""
 
     # ------------------------------------------------------------------ epochs
@@ -113,17 +113,17 @@ class Hook:
         self._before_iter(runner, batch_idx=batch_idx, data_batch=data_batch, mode="test")
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         self._after_iter(runner, batch_idx=batch_idx, data_batch=data_batch, outputs=outputs, mode="train")
 
     def after_val_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         self._after_iter(runner, batch_idx=batch_idx, data_batch=data_batch, outputs=outputs, mode="val")
 
     def after_test_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         self._after_iter(runner, batch_idx=batch_idx, data_batch=data_batch, outputs=outputs, mode="test")
 
@@ -142,7 +142,7 @@ class Hook:
         runner: Any,
         batch_idx: int,
         data_batch: DATA_BATCH = None,
-        outputs: Optional[Union[Sequence, dict]] = None,
+        outputs: Optional[Union[Sequence[Any], dict[str, Any]]] = None,
         mode: str = "train",
     ) -> None:
         """Shared body of the three ``after_*_iter`` mount points."""
@@ -167,10 +167,10 @@ class Hook:
         return batch_idx + 1 == len(dataloader)
 
     def is_last_train_epoch(self, runner: Any) -> bool:
-        return runner.epoch + 1 == runner.max_epochs
+        return cast(bool, runner.epoch + 1 == runner.max_epochs)
 
     def is_last_train_iter(self, runner: Any) -> bool:
-        return runner.iter + 1 == runner.max_iters
+        return cast(bool, runner.iter + 1 == runner.max_iters)
 
     def get_triggered_stages(self) -> list[str]:
         """The mount points this hook's class overrides (for the hook-order printout)."""

@@ -51,7 +51,7 @@ class IterTimerHook(Hook):
         runner: Any,
         batch_idx: int,
         data_batch: DATA_BATCH = None,
-        outputs: Optional[Union[dict, Sequence]] = None,
+        outputs: Optional[Union[dict[str, Any], Sequence[Any]]] = None,
         mode: str = "train",
     ) -> None:
         hub = runner.message_hub

@@ -71,9 +71,9 @@ class LoggerHook(Hook):
         out_dir: Optional[Union[str, Path]] = None,
         out_suffix: SUFFIX_TYPE = (".json", ".log", ".py", "yaml"),
         keep_local: bool = True,
-        file_client_args: Optional[dict] = None,
+        file_client_args: Optional[dict[str, Any]] = None,
         log_metric_by_epoch: bool = True,
-        backend_args: Optional[dict] = None,
+        backend_args: Optional[dict[str, Any]] = None,
     ) -> None:
         where = "LoggerHook"
         if not _is_int(interval) or interval <= 0:
@@ -127,7 +127,7 @@ class LoggerHook(Hook):
 
     # ------------------------------------------------------------------- train
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         dataloader = runner.train_dataloader
         last_of_epoch = self.end_of_epoch(dataloader, batch_idx)
@@ -143,14 +143,14 @@ class LoggerHook(Hook):
 
     # ---------------------------------------------------------------- val/test
     def after_val_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         if self.every_n_inner_iters(batch_idx, self.interval):
             _, log_str = runner.log_processor.get_log_after_iter(runner, batch_idx, "val")
             runner.logger.info(log_str)
 
     def after_test_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         if self.every_n_inner_iters(batch_idx, self.interval):
             _, log_str = runner.log_processor.get_log_after_iter(runner, batch_idx, "test")

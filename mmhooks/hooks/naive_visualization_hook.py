@@ -58,7 +58,7 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(resized[0].permute(1, 2, 0).numpy().astype(image.dtype, copy=False))
 
 
-def _samples(data_batch: DATA_BATCH, outputs: Optional[Sequence]) -> Iterator[tuple[torch.Tensor, Any, Any]]:
+def _samples(data_batch: DATA_BATCH, outputs: Optional[Sequence[Any]]) -> Iterator[tuple[torch.Tensor, Any, Any]]:
     """``(input, data_sample, output)`` triples of a test batch.
 
     Accepts MMEngine's current batch layout, ``{'inputs': ..., 'data_samples': [...]}``,
@@ -110,7 +110,7 @@ class NaiveVisualizationHook(Hook):
         runner.visualizer.add_graph(runner.model, None)
 
     def after_test_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         if not self.every_n_inner_iters(batch_idx, self._interval):
             return

@@ -31,7 +31,7 @@ def _scheduler_lists(schedulers: Any) -> Iterator[list[Any]]:
 
 def _epoch_length(runner: Any) -> int | None:
     """Batches per epoch on this rank, or ``None`` when the loader has no length."""
-    loader = getattr(runner, "train_dataloader", None)
+    loader: Any = getattr(runner, "train_dataloader", None)
     try:
         return len(loader)
     except TypeError:
@@ -81,7 +81,7 @@ class ParamSchedulerHook(Hook):
         self._pending_states: Any = None
 
     # ------------------------------------------------------------------ building
-    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
         """Keep the saved scheduler states for the schedulers this hook will build."""
         if self.param_scheduler is not None and getattr(runner, "param_schedulers", None) is None:
             self._pending_states = checkpoint.get("param_schedulers")
@@ -114,7 +114,7 @@ class ParamSchedulerHook(Hook):
 
     # ------------------------------------------------------------------ stepping
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         """Step every iteration-based scheduler."""
         schedulers = runner.param_schedulers

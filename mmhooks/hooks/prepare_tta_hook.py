@@ -33,7 +33,7 @@ class PrepareTTAHook(Hook):
 
     priority = "NORMAL"
 
-    def __init__(self, tta_cfg: dict) -> None:
+    def __init__(self, tta_cfg: dict[str, Any]) -> None:
         if not isinstance(tta_cfg, Mapping) or "type" not in tta_cfg:
             raise ConfigError(
                 "tta_cfg", tta_cfg, "a dict with a 'type' naming a TTA model",

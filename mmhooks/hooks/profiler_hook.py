@@ -22,7 +22,7 @@ TraceHandler = Callable[[torch.profiler.profile], None]
 
 def _kineto_available() -> bool:
     try:
-        return bool(torch.autograd.kineto_available())
+        return bool(torch.autograd.kineto_available())  # type: ignore[attr-defined]  # torch does not re-export it
     except AttributeError:
         return False
 
@@ -81,8 +81,8 @@ class ProfilerHook(Hook):
         profile_times: int = 1,
         activity_with_cpu: bool = True,
         activity_with_cuda: bool = False,
-        schedule: Optional[dict] = None,
-        on_trace_ready: Union[TraceHandler, dict, None] = None,
+        schedule: Optional[dict[str, Any]] = None,
+        on_trace_ready: Union[TraceHandler, dict[str, Any], None] = None,
         record_shapes: bool = False,
         profile_memory: bool = False,
         with_stack: bool = False,
@@ -181,12 +181,12 @@ class ProfilerHook(Hook):
             with_stack=self.with_stack,
             with_flops=self.with_flops,
         )
-        self.profiler.__enter__()
+        self.profiler.__enter__()  # type: ignore[no-untyped-call]  # torch.profiler.profile.__enter__ is unannotated
         self._closed = False
         runner.logger.info("ProfilerHook: profiling started.")
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         if self._closed or self.profiler is None:
             return
@@ -204,6 +204,6 @@ class ProfilerHook(Hook):
         assert self.profiler is not None
         self._closed = True
         runner.logger.info("ProfilerHook: profiling stopped; writing the trace may take a while.")
-        self.profiler.__exit__(None, None, None)
+        self.profiler.__exit__(None, None, None)  # type: ignore[no-untyped-call]  # unannotated in torch
         if self.json_trace_path is not None and is_main_process():
             self.profiler.export_chrome_trace(self.json_trace_path)

@@ -79,7 +79,7 @@ class RuntimeInfoHook(Hook):
         hub.update_info("iter", runner.iter)
         hub.update_info("max_epochs", runner.max_epochs)
         hub.update_info("max_iters", runner.max_iters)
-        dataset = getattr(runner.train_dataloader, "dataset", None)
+        dataset: Any = getattr(runner.train_dataloader, "dataset", None)
         if hasattr(dataset, "metainfo"):
             hub.update_info("dataset_meta", dataset.metainfo)
 
@@ -102,7 +102,7 @@ class RuntimeInfoHook(Hook):
             hub.update_scalar(f"train/{name}", lrs[0])
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         if outputs is not None:
             hub = runner.message_hub

@@ -34,7 +34,8 @@ def average_across_ranks(tensors: Iterable[torch.Tensor]) -> None:
             flat = flat.cuda()
         torch_dist.all_reduce(flat, op=torch_dist.ReduceOp.SUM)
         mean = torch.true_divide(flat, world_size).to(device)
-        for tensor, synced in zip(bucket, mean.split([t.numel() for t in bucket])):
+        split = mean.split([t.numel() for t in bucket])  # type: ignore[no-untyped-call]  # Tensor.split is unannotated
+        for tensor, synced in zip(bucket, split):
             tensor.copy_(synced.view_as(tensor))
 
 

@@ -33,7 +33,7 @@ def per_group(where: str, name: str | None, optimizer: Any, value: Any) -> list[
 
     groups = len(optimizer.param_groups)
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
-        return [float(value)] * groups
+        return [float(value)] * groups  # type: ignore[arg-type]  # typeshed's numbers.Number has no __float__
     if isinstance(value, Sequence) and not isinstance(value, str):
         if len(value) != groups:
             raise ConfigError(where, value, f"one value per param group ({groups})", "give one value per group.")

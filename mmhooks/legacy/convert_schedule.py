@@ -202,11 +202,12 @@ def _convert(cfg: dict[str, Any], ctx: ScheduleContext, key: str, kind: str) -> 
         return warm
     units = _units(by_epoch, ctx)
     warm, w = _warmup(cfg, ctx, key, kind)
-    name = lambda stem: f"{stem}{kind}"  # noqa: E731 - "CosineAnnealing" + "LR"
+    name: Callable[[str], str] = lambda stem: f"{stem}{kind}"  # noqa: E731 - "CosineAnnealing" + "LR"
     main: list[dict[str, Any]] = []
     affine: tuple[Callable[[int], float], float] | None = None  # (MMCV regular value per progress, eta_min)
     affine_target = False  # the main schedule anneals to a non-zero floor (chained form is not multiplicative)
     total = units.total
+    size: float | None  # a relative difference; None when unknown
 
     if policy == "Fixed":
         pass
@@ -236,9 +237,9 @@ def _convert(cfg: dict[str, Any], ctx: ScheduleContext, key: str, kind: str) -> 
     elif policy == "Inv" and kind == "LR":
         gamma, power = cfg["gamma"], cfg.get("power", 1.0)
         last = (total or units.epochs or 1) - 1
-        size = _pct((1 + gamma * last) ** power - 1) if total else f"(1 + {gamma} * (P - 1))**{power} - 1"
+        size_text = _pct((1 + gamma * last) ** power - 1) if total else f"(1 + {gamma} * (P - 1))**{power} - 1"
         ctx.warn(f"{key}.policy", f"'inv' has no MMEngine scheduler; the LR is left at its base value, relative "
-                 f"difference up to {size}. Pass exact=True to keep MMCV's formula.")
+                 f"difference up to {size_text}. Pass exact=True to keep MMCV's formula.")
     elif policy == "Poly" and kind == "LR":
         power, eta_min = cfg.get("power", 1.0), cfg.get("min_lr", 0.0)
         affine_target = bool(eta_min)

@@ -8,7 +8,7 @@ and ``before_train_iter`` like MMCV's runner does; ``b`` below is the group's ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from mmhooks.errors import ConfigError, check_choice, closest
 from mmhooks.hooks.hook import Hook
@@ -137,7 +137,8 @@ class PolyLrUpdaterHook(LrUpdaterHook):
 
     def get_lr(self, runner: Any, base_lr: float) -> float:
         p, total = self.progress(runner)
-        return (base_lr - self.min_lr) * (1 - p / total) ** self.power + self.min_lr
+        lr = (base_lr - self.min_lr) * (1 - p / total) ** self.power + self.min_lr
+        return cast(float, lr)  # typeshed: float ** float -> Any
 
 
 @HOOKS.register_module()
@@ -150,7 +151,8 @@ class InvLrUpdaterHook(LrUpdaterHook):
         super().__init__(**kwargs)
 
     def get_lr(self, runner: Any, base_lr: float) -> float:
-        return base_lr * (1 + self.gamma * self.progress(runner)[0]) ** (-self.power)
+        lr = base_lr * (1 + self.gamma * self.progress(runner)[0]) ** (-self.power)
+        return cast(float, lr)  # typeshed: float ** float -> Any
 
 
 class _TargetLrUpdaterHook(LrUpdaterHook):
@@ -427,7 +429,9 @@ def build_lr_updater(lr_config: Mapping[str, Any], path: str = "lr_config", by_e
     return build_from_policy(lr_config, LR_POLICIES, path, {} if by_epoch_default else {"by_epoch": False})
 
 
-@HOOKS.register_module()
 def LegacyLrUpdaterHook(policy: str, **kwargs: Any) -> Hook:  # noqa: N802 - a config ``type`` name
     """Config entry point (``custom_hooks=[dict(type='LegacyLrUpdaterHook', policy=..., ...)]``) for MMCV's formulas."""
     return build_lr_updater({"policy": policy, **kwargs}, path="LegacyLrUpdaterHook")
+
+
+HOOKS.register_module(module=LegacyLrUpdaterHook)  # not as a decorator: register_module() is untyped

@@ -231,7 +231,9 @@ def build_momentum_updater(momentum_config: Mapping[str, Any], path: str = "mome
     return build_from_policy(momentum_config, MOMENTUM_POLICIES, path, {})
 
 
-@HOOKS.register_module()
 def LegacyMomentumUpdaterHook(policy: str, **kwargs: Any) -> Hook:  # noqa: N802 - a config ``type`` name
     """Config entry point (``custom_hooks=[dict(type='LegacyMomentumUpdaterHook', ...)]``) for MMCV's formulas."""
     return build_momentum_updater({"policy": policy, **kwargs}, path="LegacyMomentumUpdaterHook")
+
+
+HOOKS.register_module(module=LegacyMomentumUpdaterHook)  # not as a decorator: register_module() is untyped

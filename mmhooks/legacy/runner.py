@@ -49,7 +49,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -246,6 +246,7 @@ class LegacyCheckpointHook(LegacyHook):
         if self.sync_buffer:
             _all_reduce_buffers(runner.model)
         runner.save_checkpoint(self.out_dir, save_optimizer=self.save_optimizer, **self.args)
+        assert self.out_dir is not None  # set in before_run; save_checkpoint above needs it too
         current = runner.epoch + 1 if self.by_epoch else runner.iter + 1
         template = self.args.get("filename_tmpl", "epoch_{}.pth" if self.by_epoch else "iter_{}.pth")
         if runner.meta is not None:
@@ -488,7 +489,7 @@ class LegacyEvalHook(LegacyHook):
             self._do_evaluate(runner)
 
     def _should_evaluate(self, runner: Any) -> bool:
-        current = runner.epoch if self.by_epoch else runner.iter
+        current: int = runner.epoch if self.by_epoch else runner.iter
         if self.start is None:
             return (current + 1) % self.interval == 0
         if current + 1 < self.start:
@@ -519,6 +520,7 @@ class LegacyEvalHook(LegacyHook):
         msgs["best_score"] = score
         if self.best_ckpt_path and osp.isfile(self.best_ckpt_path) and runner.rank == 0:
             os.remove(self.best_ckpt_path)
+        assert self.key_indicator is not None  # _do_evaluate set it before calling
         name = f"best_{self.key_indicator.replace('/', '_')}_{unit}_{count}.pth"
         assert self.out_dir is not None
         self.best_ckpt_path = osp.join(self.out_dir, name)
@@ -576,7 +578,7 @@ class _MMCVRunnerView(LegacyRunnerView):
 
     def sync(self, stage: str, batch_idx: int | None = None, data_batch: Any = None, outputs: Any = None,
              metrics: Mapping[str, Any] | None = None) -> None:
-        module = getattr(self.runner, "pl_module", None)
+        module: Any = getattr(self.runner, "pl_module", None)
         if stage == "after_train_iter" and getattr(module, "mmcv_outputs", None) is not None:
             outputs = module.mmcv_outputs  # MMCV's dict (loss tensor, log_vars, num_samples), not log_vars
         if stage == "after_val_epoch":
@@ -961,17 +963,17 @@ class BaseLegacyRunner:
         """MMCV's ``run_iter`` in train mode: ``train_step`` (or ``batch_processor``) returning a dict."""
         if self.batch_processor is not None:
             outputs = self.batch_processor(self.model, data_batch, train_mode=True, **kwargs)
-        else:
-            outputs = self.model.train_step(data_batch, self.optimizer, **kwargs)
+        else:  # train_step / val_step are MMCV's API, unknown to nn.Module's type
+            outputs = cast(Any, self.model).train_step(data_batch, self.optimizer, **kwargs)
         return _check_outputs(outputs, "train_step")
 
     def val_step(self, data_batch: Any, **kwargs: Any) -> dict[str, Any]:
         if self.batch_processor is not None:
             outputs = self.batch_processor(self.model, data_batch, train_mode=False, **kwargs)
         elif self.by_epoch:
-            outputs = self.model.val_step(data_batch, self.optimizer, **kwargs)
+            outputs = cast(Any, self.model).val_step(data_batch, self.optimizer, **kwargs)
         else:  # IterBasedRunner passes no optimizer
-            outputs = self.model.val_step(data_batch, **kwargs)
+            outputs = cast(Any, self.model).val_step(data_batch, **kwargs)
         return _check_outputs(outputs, "val_step")
 
     # ------------------------------------------------------------- checkpoints
@@ -1039,7 +1041,7 @@ class BaseLegacyRunner:
 
         import re
 
-        checkpoint = load_checkpoint_file(filename, map_location=map_location)
+        checkpoint: dict[str, Any] = load_checkpoint_file(filename, map_location=map_location)
         state_dict = checkpoint.get("state_dict", checkpoint)
         for pattern, replacement in revise_keys:
             state_dict = {re.sub(pattern, replacement, k): v for k, v in state_dict.items()}
@@ -1203,8 +1205,9 @@ class IterBasedRunner(BaseLegacyRunner):
 
     by_epoch = False
 
-    def run(self, data_loaders: Sequence[Any], workflow: Sequence[Any], max_iters: int | None = None,
-            **kwargs: Any) -> None:
+    def run(  # type: ignore[override]  # MMCV's IterBasedRunner.run names the third argument max_iters
+        self, data_loaders: Sequence[Any], workflow: Sequence[Any], max_iters: int | None = None, **kwargs: Any
+    ) -> None:
         if max_iters is not None:
             warnings.warn("run.max_iters: setting max_iters in run() is deprecated in MMCV; pass it to the "
                           "runner's constructor.", DeprecationWarning, stacklevel=2)
@@ -1230,7 +1233,9 @@ def _is_optimizer(value: Any) -> bool:
         isinstance(v, torch.optim.Optimizer) for v in value.values())
 
 
-def _per_group(optimizer: Any, read: Callable[[Mapping[str, Any]], float], where: str) -> Any:
+def _per_group(
+    optimizer: Any, read: Callable[[Mapping[str, Any]], float], where: str
+) -> list[float] | dict[str, list[float]]:
     if optimizer is None:
         raise RuntimeError(f"{where}: got no optimizer; expected the runner to have one. Fix: pass optimizer= to "
                            "the runner.")

@@ -364,7 +364,7 @@ class LegacyHookAdapter(Hook):
         self._call("before_train_iter", view)
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         view = self.view(runner)
         view.sync("after_train_iter", batch_idx, data_batch, outputs)
@@ -388,7 +388,7 @@ class LegacyHookAdapter(Hook):
         self._call("before_val_iter", view)
 
     def after_val_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence] = None
+        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         view = self.view(runner)
         view.sync("after_val_iter", batch_idx, data_batch, outputs)

@@ -207,7 +207,7 @@ def _file_handler(log_file: str, file_mode: str, cfg: dict[str, Any] | None) -> 
             "Fix: name a FileHandler class of logging.handlers."
         )
     kwargs.setdefault("filename", log_file)
-    return handler_cls(**kwargs)  # type: ignore[no-any-return]
+    return handler_cls(**kwargs)
 
 
 def print_log(msg: object, logger: Union[logging.Logger, str, None] = None, level: int = logging.INFO) -> None:

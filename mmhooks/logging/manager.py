@@ -48,7 +48,7 @@ class ManagerMixin:
         with _lock:
             table = cls._instance_dict
             if name not in table:
-                table[name] = cls(name=name, **kwargs)  # type: ignore[call-arg]
+                table[name] = cls(name=name, **kwargs)
             elif kwargs:
                 warnings.warn(
                     f"{cls.__name__}.get_instance({name!r}): the instance exists already, so the keyword "

@@ -13,7 +13,7 @@ import copy
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import numpy as np
 
@@ -102,7 +102,9 @@ class MessageHub(ManagerMixin):
         if previous is None or previous != resumed:  # checked inline: this runs several times per iteration
             self._set_resumed(key, resumed)
         value_type = type(value)
-        number = value if value_type is float or value_type is int else self._as_number(key, value)
+        number: float = (
+            cast(float, value) if value_type is float or value_type is int else self._as_number(key, value)
+        )
         if not isinstance(count, int):
             raise TypeError(f"MessageHub.update_scalar({key!r}).count: got {count!r}; expected an int. Fix: pass an int.")
         buffer = self._log_scalars.get(key)
@@ -125,7 +127,7 @@ class MessageHub(ManagerMixin):
                         "Fix: pass dict(value=..., count=...)."
                     )
                 count = self._as_number(key, value.get("count", 1))
-                self.update_scalar(key, value["value"], count, resumed)  # type: ignore[arg-type]
+                self.update_scalar(key, value["value"], count, resumed)
             else:
                 self.update_scalar(key, value, 1, resumed)
 

@@ -58,6 +58,8 @@ class BaseAveragedModel(nn.Module):
           next training forward).
     """
 
+    steps: Tensor  # registered buffer
+
     def __init__(
         self,
         model: nn.Module,
@@ -91,7 +93,7 @@ class BaseAveragedModel(nn.Module):
 
     def _apply(self, fn: Callable[[Tensor], Tensor], *args: Any, **kwargs: Any) -> BaseAveragedModel:
         # ``.to()``/``.cuda()`` may replace buffer tensors: re-point the averaged entries at the new ones.
-        super()._apply(fn, *args, **kwargs)
+        super()._apply(fn, *args, **kwargs)  # type: ignore[no-untyped-call]  # torch leaves Module._apply unannotated
         if "update_buffers" in self.__dict__:
             self.avg_parameters = self._collect_averaged()
         return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import torch
 from torch import nn
@@ -102,9 +102,9 @@ class BaseModel(nn.Module, metaclass=ABCMeta):
             )
         for child in self.children():
             if is_model_wrapper(child) and not hasattr(child, "init_weights"):
-                child = child.module
+                child = cast(nn.Module, child.module)
             if hasattr(child, "init_weights") and not getattr(child, "is_init", False):
-                child.init_weights()
+                cast(Any, child).init_weights()  # checked by hasattr above
         self._is_init = True
 
     @abstractmethod
@@ -151,11 +151,11 @@ class BaseModel(nn.Module, metaclass=ABCMeta):
             if isinstance(value, torch.Tensor):
                 entries.append((name, value.mean()))
             elif isinstance(value, list) and all(isinstance(item, torch.Tensor) for item in value):
-                entries.append((name, sum(item.mean() for item in value)))  # type: ignore[arg-type]
+                entries.append((name, sum(item.mean() for item in value)))
             else:
                 raise TypeError(f"{name} is not a tensor or list of tensors")
-        loss = sum(value for name, value in entries if "loss" in name)
-        return loss, OrderedDict([("loss", loss), *entries])  # type: ignore[return-value]
+        loss = cast(torch.Tensor, sum(value for name, value in entries if "loss" in name))  # 0 with no loss entry
+        return loss, OrderedDict([("loss", loss), *entries])
 
     def _run_forward(self, data: Any, mode: str) -> Any:
         """Call ``self`` with ``data`` unpacked: a dict as keywords, a list or tuple as positionals."""
@@ -171,7 +171,7 @@ class BaseModel(nn.Module, metaclass=ABCMeta):
     def _set_device(self, device: torch.device) -> None:
         for module in self.modules():
             if _is_preprocessor(module):
-                module._device = device
+                cast(Any, module)._device = device  # a preprocessor attribute, not a submodule or buffer
 
     def to(self, *args: Any, **kwargs: Any) -> nn.Module:  # type: ignore[override]
         device = torch._C._nn._parse_to(*args, **kwargs)[0]
@@ -181,9 +181,9 @@ class BaseModel(nn.Module, metaclass=ABCMeta):
 
     def cuda(self, device: int | str | torch.device | None = None) -> nn.Module:  # type: ignore[override]
         if device is None or isinstance(device, int):
-            device = torch.device("cuda", index=device)
+            device = torch.device("cuda", index=device)  # type: ignore[arg-type]  # torch accepts index=None at runtime
         self._set_device(torch.device(device))
-        return super().cuda(device)
+        return super().cuda(device)  # type: ignore[arg-type]  # Module.cuda also takes a device string at runtime
 
     def cpu(self) -> nn.Module:  # type: ignore[override]
         self._set_device(torch.device("cpu"))

@@ -140,6 +140,9 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
         MMEngine checks its arguments with ``assert``; here they raise ``ValueError``.
     """
 
+    mean: torch.Tensor  # registered buffers, set when normalising
+    std: torch.Tensor
+
     def __init__(
         self,
         mean: Sequence[float] | None = None,

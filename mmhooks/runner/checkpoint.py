@@ -99,7 +99,8 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], objec
     fd, temp_path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
     try:
         mode = "wb" if binary else "w"
-        with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
+        text_args: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **text_args) as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -209,10 +210,10 @@ def _mmhooks_safe_globals() -> list[Any]:
 # ``statistics_methods``: ``getattr(HistoryBuffer, 'min')`` and the like.
 _MMENGINE_HISTORY_BUFFER = "mmengine.logging.history_buffer.HistoryBuffer"
 _MMENGINE_STATISTICS = frozenset({"min", "max", "mean", "current"})
-_mmengine_globals: list[tuple[Any, str]] | None = None
+_mmengine_globals: list[Callable[..., Any] | tuple[Callable[..., Any], str]] | None = None
 
 
-def _mmengine_safe_globals() -> list[tuple[Any, str]]:
+def _mmengine_safe_globals() -> list[Callable[..., Any] | tuple[Callable[..., Any], str]]:
     """Stand-ins, under MMEngine's names, for what MMEngine checkpoints pickle besides tensors and numpy.
 
     They exist only while :func:`load_checkpoint_file` reads a file: the
@@ -458,7 +459,7 @@ def _load_recursively(
     module = unwrap_model(module)
     local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
     module._load_from_state_dict(
-        state_dict, prefix, local_metadata, True, missing, unexpected, errors  # type: ignore[arg-type]
+        state_dict, prefix, local_metadata, True, missing, unexpected, errors  # type: ignore[arg-type, unused-ignore]  # torch versions differ
     )
     for name, child in module._modules.items():
         if child is None:
@@ -485,7 +486,7 @@ def load_checkpoint_to_model(
     Each ``(pattern, replacement)`` is applied with :func:`re.sub` to every
     key, in order; the default strips a leading ``module.``.
     """
-    state_dict = checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint
+    state_dict: Mapping[str, Any] = checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint
     metadata = getattr(state_dict, "_metadata", OrderedDict())
     for pattern, replacement in revise_keys:
         state_dict = OrderedDict((re.sub(pattern, replacement, key), value) for key, value in state_dict.items())

@@ -16,7 +16,7 @@ import os.path as osp
 import random
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -83,34 +83,34 @@ class Runner:
 
     def __init__(
         self,
-        model: nn.Module | dict,
+        model: nn.Module | dict[str, Any],
         work_dir: str,
         train_dataloader: Any = None,
         val_dataloader: Any = None,
         test_dataloader: Any = None,
-        train_cfg: dict | None = None,
-        val_cfg: dict | None = None,
-        test_cfg: dict | None = None,
-        auto_scale_lr: dict | None = None,
+        train_cfg: dict[str, Any] | None = None,
+        val_cfg: dict[str, Any] | None = None,
+        test_cfg: dict[str, Any] | None = None,
+        auto_scale_lr: dict[str, Any] | None = None,
         optim_wrapper: Any = None,
         param_scheduler: Any = None,
         val_evaluator: Any = None,
         test_evaluator: Any = None,
-        default_hooks: dict | None = None,
-        custom_hooks: list | None = None,
-        data_preprocessor: dict | None = None,
+        default_hooks: dict[str, Any] | None = None,
+        custom_hooks: list[Any] | None = None,
+        data_preprocessor: dict[str, Any] | None = None,
         load_from: str | None = None,
         resume: bool | str = False,
         launcher: str = "none",
-        env_cfg: dict | None = None,
-        log_processor: dict | None = None,
+        env_cfg: dict[str, Any] | None = None,
+        log_processor: dict[str, Any] | None = None,
         log_level: str | int = "INFO",
         visualizer: Any = None,
         default_scope: str = "mmengine",
-        randomness: dict | None = None,
+        randomness: dict[str, Any] | None = None,
         experiment_name: str | None = None,
         cfg: Any = None,
-        trainer: dict | None = None,
+        trainer: dict[str, Any] | None = None,
     ) -> None:
         arguments = dict(locals())
         arguments.pop("self")
@@ -282,21 +282,21 @@ class Runner:
         Trainer's ``setup``, once the process group exists, so that samplers
         shard by rank; configuration errors still surface before training.
         """
-        return self._backend().fit()
+        return cast(nn.Module, self._backend().fit())
 
     def val(self) -> dict[str, Any]:
         """Validate (``val_dataloader``/``val_evaluator``); return the metrics."""
         if self.val_dataloader is None:
             raise ConfigError("val_dataloader", None, "a dataloader to validate on",
                               "set val_dataloader, val_cfg and val_evaluator.")
-        return self._backend().evaluate("val")
+        return cast("dict[str, Any]", self._backend().evaluate("val"))
 
     def test(self) -> dict[str, Any]:
         """Test (``test_dataloader``/``test_evaluator``); return the metrics."""
         if self.test_dataloader is None:
             raise ConfigError("test_dataloader", None, "a dataloader to test on",
                               "set test_dataloader, test_cfg and test_evaluator.")
-        return self._backend().evaluate("test")
+        return cast("dict[str, Any]", self._backend().evaluate("test"))
 
 
 def _world_size(trainer_cfg: Mapping[str, Any]) -> int:

@@ -19,6 +19,6 @@ def tiny_dataset(n: int = 24, in_features: int = 4, out_features: int = 1, seed:
     return TensorDataset(x, y)
 
 
-def tiny_loader(n: int = 24, batch_size: int = 4, **kwargs: Any) -> DataLoader:
+def tiny_loader(n: int = 24, batch_size: int = 4, **kwargs: Any) -> DataLoader[tuple[torch.Tensor, ...]]:
     """A non-shuffled DataLoader over :func:`tiny_dataset` (``n // batch_size`` batches)."""
     return DataLoader(tiny_dataset(n), batch_size=batch_size, **kwargs)

@@ -13,15 +13,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mmhooks.evaluator import BaseMetric
-from mmhooks.model import BaseModel
+from mmhooks.evaluator.metric import BaseMetric
+from mmhooks.model.base_model import BaseModel
 from mmhooks.registry import DATASETS, METRICS, MODELS
 
 __all__ = ["SmallCNN", "SyntheticImages", "TopOneAccuracy"]
 
 
 @DATASETS.register_module()
-class SyntheticImages(torch.utils.data.Dataset):
+class SyntheticImages(torch.utils.data.Dataset[dict[str, Any]]):
     """``num_samples`` RGB images of ``size`` x ``size`` pixels in ``num_classes`` classes.
 
     Each sample is a dict ``{'inputs': (3, H, W) tensor, 'data_samples': label}``,

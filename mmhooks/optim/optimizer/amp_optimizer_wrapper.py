@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -124,7 +124,7 @@ class AmpOptimWrapper(OptimWrapper):
                     "dtype", dtype, f"None, a torch.dtype or one of {list(_VALID_DTYPES)}",
                     "use dtype='float16' or dtype='bfloat16'.", where,
                 )
-            dtype = getattr(torch, dtype)
+            dtype = cast(torch.dtype, getattr(torch, dtype))
         elif dtype is not None and not isinstance(dtype, torch.dtype):
             raise ConfigError(
                 "dtype", dtype, f"None, a torch.dtype or one of {list(_VALID_DTYPES)}",

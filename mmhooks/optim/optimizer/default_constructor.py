@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -181,18 +181,18 @@ class DefaultOptimWrapperConstructor:
             matched = next((key for key in ordered_keys if key in full_name), None)
             if matched is not None:
                 rule = custom_keys[matched]
-                group["lr"] = self.base_lr * rule.get("lr_mult", 1.0)  # type: ignore[operator]
+                group["lr"] = self.base_lr * rule.get("lr_mult", 1.0)
                 if self.base_wd is not None:
                     group["weight_decay"] = self.base_wd * rule.get("decay_mult", 1.0)
                 group.update(rule)
             else:
                 if name == "bias" and not (is_norm or is_dcn_module) and bias_lr_mult is not None:
-                    group["lr"] = self.base_lr * bias_lr_mult  # type: ignore[operator]
+                    group["lr"] = self.base_lr * bias_lr_mult
                 if (
                     "conv_offset" in prefix and is_dcn_module and dcn_offset_lr_mult is not None
                     and isinstance(module, nn.Conv2d)
                 ):
-                    group["lr"] = self.base_lr * dcn_offset_lr_mult  # type: ignore[operator]
+                    group["lr"] = self.base_lr * dcn_offset_lr_mult
                 if self.base_wd is not None:
                     decay_mult = self._decay_mult(
                         name, param, is_norm, is_dwconv, bool(is_dcn_module),
@@ -243,7 +243,7 @@ class DefaultOptimWrapperConstructor:
     def __call__(self, model: nn.Module) -> OptimWrapper:
         """Build the optimizer over ``model``'s parameters and wrap it."""
         if hasattr(model, "module"):  # DataParallel / DDP wrappers
-            model = model.module
+            model = cast(nn.Module, model.module)
         wrapper_cfg = dict(self.optim_wrapper_cfg)
         wrapper_cfg.setdefault("type", "OptimWrapper")
         optimizer_cfg = dict(self.optimizer_cfg)

@@ -192,7 +192,7 @@ class OptimWrapper:
         if self.backward_fn is not None:
             self.backward_fn(loss, **kwargs)
         else:
-            loss.backward(**kwargs)
+            loss.backward(**kwargs)  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
 
     def step(self, **kwargs: Any) -> None:
         """Clip the gradients if ``clip_grad`` is set, then step the optimizer."""

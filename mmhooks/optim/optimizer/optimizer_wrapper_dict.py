@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from torch import nn
@@ -69,7 +68,7 @@ class OptimWrapperDict(OptimWrapper):
     def step(self, **kwargs: Any) -> None:
         raise NotImplementedError("OptimWrapperDict.step: call step on each optim_wrapper[name].")
 
-    def optim_context(self, model: nn.Module) -> AbstractContextManager[None]:
+    def optim_context(self, model: nn.Module) -> NoReturn:
         raise NotImplementedError("OptimWrapperDict.optim_context: use optim_wrapper[name].optim_context(model).")
 
     def zero_grad(self, **kwargs: Any) -> None:
@@ -81,7 +80,7 @@ class OptimWrapperDict(OptimWrapper):
         """Does nothing: only the model knows which entry each iteration uses."""
 
     # -- settings forwarded to every entry
-    @property  # type: ignore[override]
+    @property
     def message_hub(self) -> ScalarSink | None:
         return next((w.message_hub for w in self.optim_wrappers.values()), None)
 
@@ -90,7 +89,7 @@ class OptimWrapperDict(OptimWrapper):
         for wrapper in self.optim_wrappers.values():
             wrapper.message_hub = hub
 
-    @property  # type: ignore[override]
+    @property
     def backward_fn(self) -> Callable[..., Any] | None:
         return next((w.backward_fn for w in self.optim_wrappers.values()), None)
 
@@ -99,7 +98,7 @@ class OptimWrapperDict(OptimWrapper):
         for wrapper in self.optim_wrappers.values():
             wrapper.backward_fn = fn
 
-    @property  # type: ignore[override]
+    @property
     def sync_model(self) -> Any:
         return next((w.sync_model for w in self.optim_wrappers.values()), None)
 

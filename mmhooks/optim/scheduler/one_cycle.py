@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from mmhooks.errors import check_choice
 from mmhooks.optim.scheduler.param_scheduler import INF, OptimizerLike, _ParamScheduler, scheduler_error
@@ -137,7 +137,7 @@ class OneCycleParamScheduler(_ParamScheduler):
                 raise scheduler_error(owner, "eta_max", value, f"a number or a list of {count} (one per group)",
                                       "give one value per param group.")
             return list(value)
-        return [value] * count
+        return [cast(float, value)] * count
 
     def _get_value(self) -> list[Any]:
         t = self.last_step

@@ -9,8 +9,8 @@ parameter chain in list order. Subclasses only supply :meth:`_ParamScheduler._ge
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, cast
 
 from mmhooks.errors import ConfigError
 
@@ -260,8 +260,9 @@ class _ParamScheduler:
             else:
                 kwargs[name] = value * epoch_length
         iter_begin = int(begin * epoch_length)
-        iter_end = end if end == INF else int(end * epoch_length)
-        return cls(*args, begin=iter_begin, end=iter_end, by_epoch=False, **kwargs)
+        iter_end = cast(int, end) if end == INF else int(end * epoch_length)
+        factory: Callable[..., _ParamScheduler] = cls  # subclasses take positional args before ``begin``
+        return factory(*args, begin=iter_begin, end=iter_end, by_epoch=False, **kwargs)
 
     def __repr__(self) -> str:
         unit = "epoch" if self.by_epoch else "iter"

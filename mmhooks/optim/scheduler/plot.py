@@ -164,6 +164,7 @@ def _simulate_config(config: Any, epoch_length: int | None) -> dict[str, Any]:
                           "set train_cfg.max_epochs or train_cfg.max_iters.")
     length = epoch_length or _epoch_length_of(_get(config, "train_dataloader"))
     if length is None and iter_based:
+        assert max_iters is not None  # max_epochs is None here, so the check above saw max_iters
         length = int(max_iters)  # only convert_to_iter_based would need the real one
     if length is None:
         raise ConfigError("train_dataloader", _get(config, "train_dataloader"),

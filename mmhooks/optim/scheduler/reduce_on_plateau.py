@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from mmhooks.errors import check_choice
 from mmhooks.optim.scheduler.param_scheduler import INF, OptimizerLike, _ParamScheduler, scheduler_error
@@ -121,8 +121,9 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
         """One bound per group; a wrapper's extra base group repeats the last bound."""
         groups = len(optimizer.param_groups)
         if not isinstance(min_value, (list, tuple)):
-            return [min_value] * groups
-        raw_groups = len(getattr(optimizer, "optimizer", optimizer).param_groups)
+            return [cast(float, min_value)] * groups
+        raw_optimizer: Any = getattr(optimizer, "optimizer", optimizer)
+        raw_groups = len(raw_optimizer.param_groups)
         if len(min_value) != raw_groups:
             raise scheduler_error(owner, "min_value", list(min_value),
                                   f"a number or a list of {raw_groups} (one per optimizer param group)",
@@ -137,7 +138,7 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
         limit = self.best * (self.threshold + 1.0) if self.threshold_rule == "rel" else self.best + self.threshold
         return bool(metric > limit)
 
-    def step(self, metrics: Mapping[str, Any] | None = None) -> None:  # type: ignore[override]
+    def step(self, metrics: Mapping[str, Any] | None = None) -> None:
         """Count an epoch (no ``metrics``) or judge one validation result."""
         if metrics is None:
             self._global_step += 1
