@@ -69,7 +69,7 @@ def run_raw(kind: str, iters: int, warmup: int) -> float:
     return per_iter(stamps, warmup)
 
 
-def _lightning_module(kind: str) -> Any:
+def _lightning_module(kind: str, log_loss: bool = False) -> Any:
     import lightning.pytorch as pl
 
     class Module(pl.LightningModule):
@@ -79,7 +79,10 @@ def _lightning_module(kind: str) -> Any:
 
         def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
             x, y = batch
-            return F.cross_entropy(self.net(x), y)
+            loss = F.cross_entropy(self.net(x), y)
+            if log_loss:
+                self.log("loss", loss)
+            return loss
 
         def configure_optimizers(self) -> Any:
             return torch.optim.SGD(self.parameters(), lr=0.01)
@@ -87,8 +90,11 @@ def _lightning_module(kind: str) -> Any:
     return Module()
 
 
-def run_lightning(kind: str, iters: int, warmup: int, callbacks: list[Any] | None = None) -> float:
+def run_lightning(kind: str, iters: int, warmup: int, callbacks: list[Any] | None = None,
+                  log_every: int = 0) -> float:
+    """A fit of the bare module; ``log_every`` > 0 logs the loss with ``self.log`` to a CSVLogger that often."""
     import lightning.pytorch as pl
+    from lightning.pytorch.loggers import CSVLogger
 
     stamps: list[float] = []
 
@@ -96,11 +102,19 @@ def run_lightning(kind: str, iters: int, warmup: int, callbacks: list[Any] | Non
         def on_train_batch_start(self, *args: Any) -> None:
             stamps.append(time.perf_counter())
 
-    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
-                         enable_model_summary=False, enable_checkpointing=False,
-                         default_root_dir=tempfile.mkdtemp(), callbacks=[Stamp(), *(callbacks or [])])
-    trainer.fit(_lightning_module(kind), DataLoader(make_data(kind, 16 * iters), batch_size=16))
+    root = tempfile.mkdtemp()
+    logger: Any = CSVLogger(root) if log_every else False
+    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=logger, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False, log_every_n_steps=log_every or 50,
+                         default_root_dir=root, callbacks=[Stamp(), *(callbacks or [])])
+    trainer.fit(_lightning_module(kind, log_loss=bool(log_every)),
+                DataLoader(make_data(kind, 16 * iters), batch_size=16))
     return per_iter(stamps, warmup)
+
+
+def run_lightning_logging(kind: str, iters: int, warmup: int) -> float:
+    """Bare Lightning at the logging cadence of the rows below it: self.log every step, written every 10."""
+    return run_lightning(kind, iters, warmup, log_every=10)
 
 
 def _NoOpHook() -> Any:  # noqa: N802 - a factory standing in for a class defined lazily
@@ -229,6 +243,7 @@ VARIANTS: dict[str, Callable[[str, int, int], float | None]] = {
     "bare Lightning": run_lightning,
     "Lightning + HookCallback(10 no-op hooks)": run_noop_hooks,
     "Lightning + HookCallback(default hooks)": run_default_stack,
+    "bare Lightning, self.log + CSVLogger every 10": run_lightning_logging,
     "  + log every 10 iters, lr warm-up + cosine": run_logging_stack,
     "  + log every 10, schedulers, EMAHook": run_logging_stack_ema,
     "mmhooks Runner": run_mmhooks_runner,
