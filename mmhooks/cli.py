@@ -7,6 +7,8 @@ answers without importing torch or Lightning.
 from __future__ import annotations
 
 import argparse
+import logging
+import warnings
 import os
 import sys
 from collections.abc import Sequence
@@ -78,6 +80,20 @@ def _load_config(path: str, options: Sequence[str]) -> Any:
     return cfg
 
 
+def _quiet_lightning(args: argparse.Namespace) -> None:
+    """Hide Lightning's start-up banners (accelerator, tips): noise next to MMEngine's log lines.
+
+    Lightning sets its logger's level when it is imported, so import it first.
+    """
+    if getattr(args, "debug", False):
+        return
+    import importlib
+
+    importlib.import_module("lightning.pytorch")
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")  # Lightning vs torch 2.13
+
+
 def _train(args: argparse.Namespace) -> int:
     cfg = _load_config(args.config, args.cfg_options)
     if args.work_dir:
@@ -96,6 +112,7 @@ def _train(args: argparse.Namespace) -> int:
         cfg.optim_wrapper = optim_wrapper
     from mmhooks.runner import Runner
 
+    _quiet_lightning(args)
     Runner.from_cfg(cfg).train()
     return 0
 
@@ -110,6 +127,7 @@ def _test(args: argparse.Namespace) -> int:
     cfg.resume = False
     from mmhooks.runner import Runner
 
+    _quiet_lightning(args)
     metrics = Runner.from_cfg(cfg).test()
     print(" ".join(f"{k}: {v}" for k, v in metrics.items()))
     return 0
