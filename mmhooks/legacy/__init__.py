@@ -15,6 +15,10 @@ from mmhooks._lazy import lazy_exports
 _LR = "mmhooks.legacy.lr_updater"
 _MOMENTUM = "mmhooks.legacy.momentum_updater"
 _RUNNER = "mmhooks.legacy.runner"
+_OPTIMIZER = "mmhooks.legacy.optimizer_hook"
+_CHECKPOINT = "mmhooks.legacy.checkpoint_hook"
+_EMA = "mmhooks.legacy.ema_hook"
+_EVAL = "mmhooks.legacy.eval_hook"
 _MODULES = {
     "LegacyHook": "mmhooks.legacy.hook",
     "MMCV_PRIORITIES": "mmhooks.legacy.hook",
@@ -51,15 +55,15 @@ _MODULES = {
     "BaseLegacyRunner": _RUNNER,
     "EpochBasedRunner": _RUNNER,
     "IterBasedRunner": _RUNNER,
-    "CheckpointHook": _RUNNER,
-    "EMAHook": _RUNNER,
-    "EvalHook": _RUNNER,
-    "OptimizerHook": _RUNNER,
-    "LegacyCheckpointHook": _RUNNER,
-    "LegacyEMAHook": _RUNNER,
-    "LegacyEvalHook": _RUNNER,
-    "OptimizerSettings": _RUNNER,
-    "parse_optimizer_config": _RUNNER,
+    "CheckpointHook": _CHECKPOINT,
+    "LegacyCheckpointHook": _CHECKPOINT,
+    "EMAHook": _EMA,
+    "LegacyEMAHook": _EMA,
+    "EvalHook": _EVAL,
+    "LegacyEvalHook": _EVAL,
+    "OptimizerHook": _OPTIMIZER,
+    "OptimizerSettings": _OPTIMIZER,
+    "parse_optimizer_config": _OPTIMIZER,
 }
 
 __all__ = sorted([*_MODULES, "import_all"])
@@ -70,4 +74,4 @@ def import_all() -> None:
     """Import the legacy hooks so that their names are registered in ``HOOKS``."""
     from mmhooks._lazy import import_modules
 
-    import_modules([_LR, _MOMENTUM, _RUNNER])
+    import_modules([_LR, _MOMENTUM, _CHECKPOINT, _EMA, _EVAL, _RUNNER])
