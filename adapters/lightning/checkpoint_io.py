@@ -10,7 +10,6 @@ writes to a temporary name and renames it into place.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +18,13 @@ import lightning.pytorch as pl
 import torch
 
 import mmhooks
+from mmhooks.runner.checkpoint import (
+    load_checkpoint_file,
+    load_checkpoint_to_model,
+    to_cpu,
+    unwrap_model,
+    weights_to_cpu,
+)
 
 __all__ = ["add_mmengine_fields", "load_weights", "save_via_trainer"]
 
@@ -33,20 +39,6 @@ def save_via_trainer(trainer: pl.Trainer, path: str) -> None:
     if trainer.is_global_zero:
         os.replace(tmp_path, path)
     trainer.strategy.barrier("mmhooks_save_checkpoint")
-
-
-def _to_cpu(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    if isinstance(value, dict):
-        converted = type(value)((k, _to_cpu(v)) for k, v in value.items())
-        metadata = getattr(value, "_metadata", None)
-        if metadata is not None:  # load_state_dict reads a state dict's _metadata
-            converted._metadata = metadata  # type: ignore[attr-defined]
-        return converted
-    if isinstance(value, list):
-        return [_to_cpu(v) for v in value]
-    return value
 
 
 def add_mmengine_fields(
@@ -72,12 +64,12 @@ def add_mmengine_fields(
     lightning_part = dict(checkpoint)
     ordered: dict[str, Any] = {
         "meta": meta,
-        "state_dict": _to_cpu(lightning_part.pop("state_dict", {})),
-        "message_hub": _to_cpu(runner.message_hub.state_dict()),
+        "state_dict": weights_to_cpu(lightning_part.pop("state_dict", {})),
+        "message_hub": to_cpu(runner.message_hub.state_dict()),
     }
     optim_wrapper = runner.optim_wrapper
     if save_optimizer and optim_wrapper is not None:
-        ordered["optimizer"] = _to_cpu(optim_wrapper.state_dict())
+        ordered["optimizer"] = to_cpu(optim_wrapper.state_dict())
     elif not save_optimizer:
         for key in _OPTIMIZER_KEYS:
             lightning_part.pop(key, None)
@@ -92,18 +84,6 @@ def add_mmengine_fields(
     checkpoint.update(lightning_part)
 
 
-def revise_state_dict(state_dict: dict[str, Any], revise_keys: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """Rename keys by regex (MMEngine strips a DDP ``module.`` prefix this way)."""
-    revised = state_dict
-    for pattern, replacement in revise_keys:
-        compiled = re.compile(pattern)
-        revised = type(revised)((compiled.sub(replacement, k), v) for k, v in revised.items())
-    metadata = getattr(state_dict, "_metadata", None)
-    if metadata is not None:
-        revised._metadata = metadata  # type: ignore[attr-defined]
-    return revised
-
-
 def load_weights(
     runner: Any,
     filename: str,
@@ -112,12 +92,8 @@ def load_weights(
     revise_keys: Sequence[tuple[str, str]] = ((r"^module\.", ""),),
 ) -> dict[str, Any]:
     """MMEngine's ``runner.load_checkpoint``: read, fire ``after_load_checkpoint``, load weights."""
-    from mmhooks.runner.checkpoint import load_checkpoint_file, load_state_dict
-
     checkpoint: dict[str, Any] = load_checkpoint_file(filename, map_location=map_location)
-    runner.call_hook("after_load_checkpoint", checkpoint=checkpoint)
-    state_dict = checkpoint.get("state_dict", checkpoint)
-    model = runner.model
-    model = getattr(model, "module", model)
-    load_state_dict(model, revise_state_dict(state_dict, revise_keys), strict=strict, logger=runner.logger)
+    runner.call_hook("after_load_checkpoint", checkpoint=checkpoint)  # before the weights, as in MMEngine
+    load_checkpoint_to_model(unwrap_model(runner.model), checkpoint, strict=strict, logger=runner.logger,
+                             revise_keys=revise_keys, source=filename)
     return checkpoint

@@ -54,6 +54,7 @@ __all__ = [
     "load_checkpoint_to_model",
     "load_state_dict",
     "register_safe_globals",
+    "to_cpu",
     "unwrap_model",
     "weights_to_cpu",
     "write_last_checkpoint",
@@ -381,22 +382,23 @@ def get_state_dict(model: nn.Module) -> OrderedDict[str, Any]:
 
 def weights_to_cpu(state_dict: Mapping[str, Any]) -> OrderedDict[str, Any]:
     """A copy of ``state_dict`` with every tensor (also in nested containers) on the CPU; keeps ``_metadata``."""
-    converted: OrderedDict[str, Any] = OrderedDict((key, _to_cpu(value)) for key, value in state_dict.items())
+    converted: OrderedDict[str, Any] = OrderedDict((key, to_cpu(value)) for key, value in state_dict.items())
     converted._metadata = getattr(state_dict, "_metadata", OrderedDict())  # type: ignore[attr-defined]
     return converted
 
 
-def _to_cpu(value: Any) -> Any:
+def to_cpu(value: Any) -> Any:
+    """``value`` with every tensor, also inside dicts, lists, tuples and namedtuples, moved to the CPU."""
     if isinstance(value, torch.Tensor):
         return value.cpu()
     if isinstance(value, OrderedDict):
-        return OrderedDict((key, _to_cpu(item)) for key, item in value.items())
+        return OrderedDict((key, to_cpu(item)) for key, item in value.items())
     if isinstance(value, dict):
-        return {key: _to_cpu(item) for key, item in value.items()}
+        return {key: to_cpu(item) for key, item in value.items()}
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # namedtuple
-        return type(value)(*(_to_cpu(item) for item in value))
+        return type(value)(*(to_cpu(item) for item in value))
     if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(item) for item in value)
+        return type(value)(to_cpu(item) for item in value)
     return value
 
 
