@@ -382,8 +382,9 @@ class _FailBeforeSave(Hook):
 
 
 def _fingerprint(work_dir: Path) -> dict[str, str]:
+    """Hashes of the checkpoints and last_checkpoint (config dumps of later runs may be added beside them)."""
     return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in work_dir.iterdir() if path.is_file()}
+            for path in work_dir.iterdir() if path.suffix == ".pth" or path.name == "last_checkpoint"}
 
 
 def test_failing_runs_leave_existing_checkpoints_intact(tmp_path: Path, damaged: dict[str, str]) -> None:

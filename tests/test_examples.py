@@ -48,6 +48,9 @@ def test_quickstart_config_leaves_readme_files(tmp_path):
     best = [f for f in files if re.fullmatch(r"best_accuracy_top1_epoch_[12]\.pth", f)]
     assert len(best) == 1
     assert Path(work_dir, "last_checkpoint").read_text().strip().endswith("epoch_2.pth")
+    dumped = Path(work_dir, "quickstart.py").read_text()  # the config dump MMEngine leaves, under its own name
+    assert "train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=1)" in dumped
+    assert Path(work_dir, runner.timestamp, "vis_data", "config.py").read_text() == dumped
 
     checkpoint = torch.load(os.path.join(work_dir, "epoch_2.pth"), weights_only=False)
     assert (checkpoint["meta"]["epoch"], checkpoint["meta"]["iter"]) == (2, 8)

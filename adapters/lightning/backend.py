@@ -68,6 +68,8 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
         runner, facade = self._runner, self._callback.runner
         runner.sync_seed(lambda value: self.trainer.strategy.broadcast(value, src=0))
         facade.seed = runner.seed
+        if self.trainer.is_global_zero and not getattr(runner, "_run_files_written", False):
+            _write_run_files(runner, self._callback)
         if stage == "fit":
             runner.build_train_objects()
             runner.build_eval_objects("val")
@@ -89,6 +91,16 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
 
     def test_dataloader(self) -> Any:
         return self._runner.test_dataloader
+
+
+def _write_run_files(runner: Any, callback: HookCallback) -> None:
+    """What MMEngine's Runner writes when it is built: hook order in the log, the config and its dump."""
+    runner._run_files_written = True
+    facade = callback.runner
+    facade.logger.info(f"Hooks will be executed in the following order:\n{callback._hooks.info()}")
+    if runner._cfg_given:
+        facade.visualizer.add_config(runner.cfg)
+    runner.dump_config()
 
 
 class LightningBackend:

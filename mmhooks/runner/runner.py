@@ -116,6 +116,7 @@ class Runner:
         arguments.pop("self")
         _check_groups(arguments)
         self._cfg_values = arguments
+        self._cfg_given = cfg is not None
         self.cfg = self._config(cfg, arguments)
         self.work_dir = osp.abspath(work_dir)
         self.train_schedule: TrainSchedule | None = parse_train_cfg(train_cfg) if train_cfg is not None else None
@@ -205,6 +206,13 @@ class Runner:
         for index, hook in enumerate(custom_hooks or []):
             hooks.register(hook, path=f"custom_hooks[{index}]")
         return hooks
+
+    def dump_config(self) -> str:
+        """Write the config to ``work_dir`` as MMEngine does (its file name, or ``{timestamp}.py``); return the path."""
+        filename = getattr(self.cfg, "filename", None)
+        path = osp.join(self.work_dir, osp.basename(filename) if filename else f"{self.timestamp}.py")
+        self.cfg.dump(path)
+        return path
 
     @property
     def hooks(self) -> list[Any]:

@@ -41,7 +41,7 @@ def test_ranks_agree_on_timestamp_and_work_dir(ddp_run):
 def test_files_written_once_by_rank_zero(ddp_run):
     work_dir, ranks = ddp_run
     assert sorted(os.listdir(work_dir)) == sorted(["epoch_1.pth", "epoch_2.pth", "last_checkpoint",
-                                                   ranks[0]["timestamp"]])
+                                                   ranks[0]["timestamp"], f"{ranks[0]['timestamp']}.py"])
     log_dir = work_dir / ranks[0]["timestamp"]
     assert sorted(os.listdir(log_dir)) == [f"{ranks[0]['timestamp']}.log", "vis_data"]
     lines = open(log_dir / f"{ranks[0]['timestamp']}.log").read().splitlines()

@@ -201,3 +201,17 @@ def test_scalars_json_tags_and_steps_equal(both_runs):
         for key in ("lr", "momentum", "loss", "loss_l1", "mse"):
             if key in theirs:
                 assert ours[key] == pytest.approx(theirs[key], rel=1e-5, abs=1e-7), key
+
+
+def test_same_run_files(both_runs):
+    (_, _, mm_runner), (_, _, our_runner) = both_runs
+
+    def listing(runner):
+        found = []
+        for folder, _, files in os.walk(runner.work_dir):
+            for name in files:
+                relative = os.path.relpath(os.path.join(folder, name), runner.work_dir)
+                found.append(re.sub(r"events\.out\.tfevents\..*", "events", relative.replace(runner.timestamp, "TS")))
+        return sorted(found)
+
+    assert listing(our_runner) == listing(mm_runner)
