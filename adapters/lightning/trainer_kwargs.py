@@ -15,6 +15,7 @@ MMEngine key                               Lightning
 ``optim_wrapper.accumulative_counts``      the OptimWrapper accumulates (manual optimization)
 ``randomness.deterministic``               ``deterministic=True``
 ``env_cfg.cudnn_benchmark``                ``benchmark``
+``env_cfg.dist_cfg`` (backend, timeout)    DDP's process-group backend (nccl only with CUDA) and timeout
 ``launcher='pytorch'``                     ``strategy='ddp'`` (torchrun's environment)
 ``launcher='slurm'`` / ``'mpi'``           ``plugins=[SLURMEnvironment()]`` / ``[MPIEnvironment()]``
 ``default_hooks`` / ``custom_hooks``       one ``HookCallback`` in ``callbacks``
@@ -175,11 +176,25 @@ def _check_trainer_keys(user: Mapping[str, Any]) -> None:
 
 
 def _mmengine_ddp(cfg: Mapping[str, Any]) -> Any:
-    """DDP as MMEngine wraps models: buffers are not broadcast (SyncBuffersHook averages them)."""
+    """DDP as MMEngine wraps models: buffers are not broadcast (SyncBuffersHook averages them).
+
+    ``env_cfg.dist_cfg`` sets the process-group backend and timeout. MMEngine's usual
+    ``backend='nccl'`` needs CUDA; without it Lightning's choice (gloo) is kept.
+    """
+    import datetime
+
+    import torch
     from lightning.pytorch.strategies import DDPStrategy
 
+    dist_cfg = dict((cfg.get("env_cfg") or {}).get("dist_cfg") or {})
+    options: dict[str, Any] = {}
+    backend = dist_cfg.get("backend")
+    if backend and (backend != "nccl" or torch.cuda.is_available()):
+        options["process_group_backend"] = backend
+    if dist_cfg.get("timeout") is not None:
+        options["timeout"] = datetime.timedelta(seconds=float(dist_cfg["timeout"]))
     return DDPStrategy(broadcast_buffers=False,
-                       find_unused_parameters=bool(cfg.get("find_unused_parameters", False)))
+                       find_unused_parameters=bool(cfg.get("find_unused_parameters", False)), **options)
 
 
 def _hook_callback(original: Any, cfg: Mapping[str, Any], schedule: TrainSchedule | None) -> Any:

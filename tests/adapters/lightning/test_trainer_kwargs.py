@@ -218,3 +218,13 @@ def test_unknown_trainer_key_is_located():
         trainer_kwargs(base_cfg(trainer=dict(max_epoch=3)))
     assert str(info.value) == ("trainer.max_epoch: got 3; expected a lightning.Trainer argument. "
                                "Fix: rename it to 'max_epochs'.")
+
+
+def test_dist_cfg_sets_backend_and_timeout_but_nccl_needs_cuda():
+    import datetime
+
+    kwargs = trainer_kwargs(base_cfg(launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="gloo", timeout=90))))
+    assert kwargs["strategy"]._process_group_backend == "gloo"
+    assert kwargs["strategy"]._timeout == datetime.timedelta(seconds=90)
+    nccl = trainer_kwargs(base_cfg(launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="nccl"))))["strategy"]
+    assert nccl._process_group_backend == ("nccl" if torch.cuda.is_available() else None)
