@@ -169,6 +169,17 @@ class HookCallback(Callback):
         self._last_batch_done = False
         self._call("after_train_epoch")
         self.runner.epoch += 1
+        self._agree_on_stopping()
+
+    def _agree_on_stopping(self) -> None:
+        """Stop on every rank if a hook on any rank asked to (``runner.train_loop.stop_training``).
+
+        Checked where MMEngine's loop would look (epoch ends and after validation), so
+        a hook that decides on one rank only cannot leave the others waiting.
+        """
+        trainer = self.runner.trainer
+        if trainer is not None and trainer.world_size > 1 and trainer.state.fn == "fit":
+            trainer.should_stop = bool(trainer.strategy.reduce_boolean_decision(trainer.should_stop, all=False))
 
     # --------------------------------------------------------------- lifecycle
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -325,6 +336,7 @@ class HookCallback(Callback):
             return
         self._call("after_val_epoch", metrics=self._eval_metrics(trainer, "val"))
         self._call("after_val")
+        self._agree_on_stopping()
 
     def _eval_metrics(self, trainer: pl.Trainer, stage: str) -> dict[str, Any]:
         module_metrics: dict[str, Any] | None = getattr(self.runner.pl_module, f"mm_{stage}_metrics", None)

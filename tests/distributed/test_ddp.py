@@ -77,3 +77,10 @@ def test_without_sync_buffers_hook_buffers_drift(tmp_path):
     _, ranks = launch(tmp_path, "--no-sync-buffers")
     assert ranks[0]["bn_mean"] != ranks[1]["bn_mean"]
     assert ranks[0]["weight"] == ranks[1]["weight"]
+
+
+def test_a_stop_requested_on_one_rank_stops_every_rank(tmp_path):
+    work_dir, ranks = launch(tmp_path, "--stop-on-rank-zero")
+    assert [len(r["seen"]) for r in ranks] == [12, 12]  # one epoch of 12 samples each, then both stopped
+    assert [len(r["metrics"]) for r in ranks] == [1, 1]
+    assert "epoch_2.pth" not in os.listdir(work_dir)

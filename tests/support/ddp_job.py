@@ -1,6 +1,6 @@
 """A two-process DDP run of mmhooks' Runner on CPU (gloo), started by tests/distributed/test_ddp.py.
 
-Usage: python ddp_job.py WORK_DIR OUT_DIR [--no-sync-buffers]. Lightning re-launches this script
+Usage: python ddp_job.py WORK_DIR OUT_DIR [--no-sync-buffers] [--stop-on-rank-zero]. Lightning re-launches this script
 for rank 1; each rank writes what its hooks saw to OUT_DIR/rank{r}.json (a
 directory outside work_dir, so work_dir holds only what mmhooks wrote).
 """
@@ -67,6 +67,14 @@ class CountSamples(BaseMetric):
         return {"count": float(len(results)), "mse": sum(results) / len(results)}
 
 
+class StopOnRankZero(Hook):
+    """Asks to stop after the first epoch's validation, on rank zero only."""
+
+    def after_val_epoch(self, runner, metrics=None):
+        if runner.rank == 0:
+            runner.train_loop.stop_training = True
+
+
 class Spy(Hook):
     priority = "LOWEST"
 
@@ -93,7 +101,7 @@ class Spy(Hook):
             json.dump(self.record, file)
 
 
-def main(work_dir: str, out_dir: str, sync_buffers: bool = True) -> None:
+def main(work_dir: str, out_dir: str, sync_buffers: bool = True, stop_on_rank_zero: bool = False) -> None:
     loader = dict(dataset=dict(type="Indexed", n=24), batch_size=3, collate_fn=dict(type="default_collate"))
     runner = Runner(
         model=Toy(), work_dir=work_dir,
@@ -104,7 +112,8 @@ def main(work_dir: str, out_dir: str, sync_buffers: bool = True) -> None:
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.05)),
         default_hooks=dict(logger=dict(type="LoggerHook", interval=2),
                            checkpoint=dict(type="CheckpointHook", interval=1)),
-        custom_hooks=([dict(type="SyncBuffersHook")] if sync_buffers else []) + [Spy(out_dir)],
+        custom_hooks=([dict(type="SyncBuffersHook")] if sync_buffers else []) + [Spy(out_dir)]
+        + ([StopOnRankZero()] if stop_on_rank_zero else []),
         randomness=dict(seed=3),
         trainer=dict(accelerator="cpu", devices=2, strategy="ddp", enable_progress_bar=False),
     )
@@ -112,4 +121,5 @@ def main(work_dir: str, out_dir: str, sync_buffers: bool = True) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sync_buffers="--no-sync-buffers" not in sys.argv)
+    main(sys.argv[1], sys.argv[2], sync_buffers="--no-sync-buffers" not in sys.argv,
+         stop_on_rank_zero="--stop-on-rank-zero" in sys.argv)
