@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import difflib
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 __all__ = [
     "ConfigError",
     "MMHooksTranslationWarning",
     "UnsupportedConfigError",
     "check_choice",
+    "check_keys",
     "closest",
     "join_path",
     "warn_once",
@@ -111,3 +112,27 @@ def check_choice(key: str, value: object, allowed: Iterable[str], where: str = "
     near = closest(value, choices)
     fix = f"did you mean {near!r}?" if near else f"pick one of {choices}."
     raise ConfigError(key, value, f"one of {choices}", fix, where)
+
+
+def check_keys(where: str, given: Iterable[str] | Mapping[str, object], accepted: Iterable[str],
+               what: str = "") -> None:
+    """Raise :class:`ConfigError` for the first key of ``given`` that is not in ``accepted``.
+
+    The message names the key under ``where``, the keys that are accepted (``what``
+    describes them, e.g. ``"a key of train_cfg"``) and the closest accepted name.
+
+    Example:
+        >>> check_keys("randomness", {"sed": 1}, ["seed", "deterministic"])
+        Traceback (most recent call last):
+        ...
+        mmhooks.errors.ConfigError: randomness.sed: got 1; expected a key of randomness (deterministic, seed). Fix: rename it to 'seed'.
+    """
+    names = sorted(accepted)
+    values = given if isinstance(given, Mapping) else dict.fromkeys(given)
+    for key, value in values.items():
+        if key in names:
+            continue
+        near = closest(key, names)
+        fix = f"rename it to {near!r}." if near else "delete it."
+        label = what or f"a key of {where or 'the config'}"
+        raise ConfigError(key, value, f"{label} ({', '.join(names)})", fix, where)

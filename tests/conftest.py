@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import pytest
@@ -28,3 +29,19 @@ def make_trainer(tmp_path):
         num_sanity_val_steps=0,
     )
     return lambda **kw: pl.Trainer(**{**quiet, **kw})
+
+
+def _strict_dependencies() -> bool:
+    """Under CI a missing test dependency is a failure, never a skip."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false") or os.environ.get("MMHOOKS_STRICT_DEPS") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and _strict_dependencies() and call.excinfo is not None:
+        message = str(call.excinfo.value)
+        if message.startswith("could not import") or "No module named" in message:
+            report.outcome = "failed"
+            report.longrepr = f"missing test dependency under CI (pip install -e '.[test]'): {message}"

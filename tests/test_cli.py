@@ -97,6 +97,7 @@ def two_epochs(project: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
     return result, project / "run"
 
 
+@pytest.mark.slow
 def test_help_answers_without_importing_torch_or_lightning(project: Path) -> None:
     script = textwrap.dedent("""
         import runpy, sys
@@ -116,6 +117,7 @@ def test_help_answers_without_importing_torch_or_lightning(project: Path) -> Non
         assert command in result.stdout
 
 
+@pytest.mark.slow
 def test_train_with_work_dir_and_cfg_options_leaves_checkpoints(two_epochs) -> None:
     result, work_dir = two_epochs
     assert result.returncode == 0, result.stderr
@@ -137,6 +139,7 @@ def resumed(project: Path, two_epochs) -> dict[str, tuple[subprocess.CompletedPr
     return {"auto": (auto, auto_dir), "explicit": (explicit, project / "resume_explicit")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how, batches", [("auto", [(3, 1), (3, 2)]), ("explicit", [(2, 1), (2, 2)])],
                          ids=["resume-last-checkpoint", "resume-given-checkpoint"])
 def test_resume_continues_after_the_checkpoint(resumed, how: str, batches: list[tuple[int, int]]) -> None:
@@ -145,6 +148,7 @@ def test_resume_continues_after_the_checkpoint(resumed, how: str, batches: list[
     assert trained(result) == batches
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how, epoch", [("auto", 3), ("explicit", 2)],
                          ids=["resume-last-checkpoint", "resume-given-checkpoint"])
 def test_resume_saves_the_next_epoch_checkpoint(resumed, how: str, epoch: int) -> None:
@@ -154,6 +158,7 @@ def test_resume_saves_the_next_epoch_checkpoint(resumed, how: str, epoch: int) -
     assert Path((work_dir / "last_checkpoint").read_text().strip()).name == f"epoch_{epoch}.pth"
 
 
+@pytest.mark.slow
 def test_test_command_prints_metrics(project: Path, two_epochs) -> None:
     _, work_dir = two_epochs
     result = mmhooks("test", "tiny.py", str(work_dir / "epoch_2.pth"), "--work-dir", "test_run", cwd=project)
@@ -161,6 +166,7 @@ def test_test_command_prints_metrics(project: Path, two_epochs) -> None:
     assert re.fullmatch(r"accuracy/top1: \d+\.\d+", result.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_migrate_writes_an_mmengine_config(project: Path) -> None:
     (project / "old.py").write_text(textwrap.dedent("""
         model = dict(type="SmallCNN", num_classes=2, width=4)
@@ -180,6 +186,7 @@ def test_migrate_writes_an_mmengine_config(project: Path) -> None:
     assert new["default_hooks"]["checkpoint"] == dict(type="CheckpointHook", interval=1)
 
 
+@pytest.mark.slow
 def test_plot_schedule_prints_a_table(project: Path) -> None:
     result = mmhooks("plot-schedule", "tiny.py", "--cfg-options", "train_cfg.max_epochs=2", cwd=project)
     assert result.returncode == 0, result.stderr
@@ -190,6 +197,7 @@ def test_plot_schedule_prints_a_table(project: Path) -> None:
         (0, 0, 0.05), (1, 0, 0.1), (2, 1, 0.1), (3, 1, 0.1)]
 
 
+@pytest.mark.slow
 def test_bad_config_exits_2_with_one_error_line(project: Path) -> None:
     result = mmhooks("train", "tiny.py", "--work-dir", "bad", "--cfg-options", "train_cfg.max_iters=3", cwd=project)
     assert result.returncode == 2
@@ -232,6 +240,7 @@ def test_debug_reraises_for_the_traceback(project: Path, monkeypatch: pytest.Mon
         main(["--debug", "train", "tiny.py", "--cfg-options", "train_cfg.max_epochs"])
 
 
+@pytest.mark.slow
 def test_failure_during_the_run_exits_1_without_traceback(project: Path) -> None:
     result = mmhooks("train", "explode.py", "--work-dir", "explode_run", cwd=project)
     assert result.returncode == 1

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses: deselect with -m 'not slow'
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses: deselect with -m 'not slow'
+
 JOB = os.path.join(os.path.dirname(__file__), "..", "support", "ddp_job.py")
 
 

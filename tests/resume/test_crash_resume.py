@@ -9,6 +9,8 @@ import sys
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # subprocesses: deselect with -m 'not slow'
+
 JOB = os.path.join(os.path.dirname(__file__), "..", "support", "resume_job.py")
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
 
