@@ -115,11 +115,12 @@ def check_choice(key: str, value: object, allowed: Iterable[str], where: str = "
 
 
 def check_keys(where: str, given: Iterable[str] | Mapping[str, object], accepted: Iterable[str],
-               what: str = "") -> None:
+               what: str = "", list_accepted: bool = True) -> None:
     """Raise :class:`ConfigError` for the first key of ``given`` that is not in ``accepted``.
 
     The message names the key under ``where``, the keys that are accepted (``what``
-    describes them, e.g. ``"a key of train_cfg"``) and the closest accepted name.
+    describes them, e.g. ``"a key of train_cfg"``; ``list_accepted=False`` leaves the
+    list out where it would be long) and the closest accepted name.
 
     Example:
         >>> check_keys("randomness", {"sed": 1}, ["seed", "deterministic"])
@@ -135,4 +136,5 @@ def check_keys(where: str, given: Iterable[str] | Mapping[str, object], accepted
         near = closest(key, names)
         fix = f"rename it to {near!r}." if near else "delete it."
         label = what or f"a key of {where or 'the config'}"
-        raise ConfigError(key, value, f"{label} ({', '.join(names)})", fix, where)
+        expected = f"{label} ({', '.join(names)})" if list_accepted else label
+        raise ConfigError(key, value, expected, fix, where)

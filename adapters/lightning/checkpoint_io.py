@@ -11,22 +11,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 
 import mmhooks
-from mmhooks.runner.checkpoint import (
-    load_checkpoint_file,
-    load_checkpoint_to_model,
-    to_cpu,
-    unwrap_model,
-    weights_to_cpu,
-)
+from mmhooks.runner.checkpoint import to_cpu, weights_to_cpu
 
-__all__ = ["add_mmengine_fields", "load_weights", "save_via_trainer"]
+__all__ = ["add_mmengine_fields", "save_via_trainer"]
 
 # Keys of a Lightning checkpoint that carry optimizer state.
 _OPTIMIZER_KEYS = ("optimizer_states", "lr_schedulers")
@@ -82,18 +75,3 @@ def add_mmengine_fields(
     checkpoint.clear()
     checkpoint.update(ordered)
     checkpoint.update(lightning_part)
-
-
-def load_weights(
-    runner: Any,
-    filename: str,
-    map_location: Any = "cpu",
-    strict: bool = False,
-    revise_keys: Sequence[tuple[str, str]] = ((r"^module\.", ""),),
-) -> dict[str, Any]:
-    """MMEngine's ``runner.load_checkpoint``: read, fire ``after_load_checkpoint``, load weights."""
-    checkpoint: dict[str, Any] = load_checkpoint_file(filename, map_location=map_location)
-    runner.call_hook("after_load_checkpoint", checkpoint=checkpoint)  # before the weights, as in MMEngine
-    load_checkpoint_to_model(unwrap_model(runner.model), checkpoint, strict=strict, logger=runner.logger,
-                             revise_keys=revise_keys, source=filename)
-    return checkpoint

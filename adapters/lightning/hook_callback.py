@@ -24,7 +24,9 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 
 from mmhooks.adapters.lightning import _internals
+from mmhooks.adapters.lightning.checkpoint_io import add_mmengine_fields
 from mmhooks.adapters.lightning.runner_facade import LightningRunner
+from mmhooks.runner.base import RunnerBase
 from mmhooks.runner.hook_list import HookList
 
 __all__ = ["HookCallback"]
@@ -48,8 +50,11 @@ class HookCallback(Callback):
         work_dir: Where checkpoints and logs go; defaults to the Trainer's
             ``default_root_dir``.
         cfg: The config shown in logs and saved in checkpoints.
+        runner: A :class:`~mmhooks.runner.Runner` (or other ``RunnerBase``) whose hooks and state
+            this callback drives; then ``hooks`` and the other arguments are not given. Without
+            it the callback makes a :class:`~mmhooks.adapters.lightning.runner_facade.LightningRunner`.
         runner_info: Further runner attributes (see
-            :class:`~mmhooks.adapters.lightning.runner_facade.LightningRunner`).
+            :data:`~mmhooks.adapters.lightning.runner_facade.RUNNER_INFO_KEYS`).
 
     State:
         ``hooks``: each hook's own ``state_dict()`` where it has one. MMEngine's
@@ -63,14 +68,26 @@ class HookCallback(Callback):
     """
 
     def __init__(
-        self, hooks: Iterable[Any] = (), work_dir: str | None = None, cfg: Any = None, **runner_info: Any
+        self, hooks: Iterable[Any] = (), work_dir: str | None = None, cfg: Any = None, runner: RunnerBase | None = None,
+        **runner_info: Any,
     ) -> None:
-        self._hooks = HookList(hooks, path="hooks")
-        # An explicit MMEngine validation schedule replaces Lightning's check_val_every_n_epoch.
-        self._mmengine_val_schedule = any(k in runner_info for k in ("val_interval", "val_begin", "train_schedule"))
-        # With an explicit max_iters the callback ends the run (Lightning's max_steps counts optimizer steps).
-        self._stop_at_max_iters = runner_info.get("max_iters") is not None
-        self.runner = LightningRunner(self._hooks, work_dir=work_dir, cfg=cfg, **runner_info)
+        if runner is not None:
+            if list(hooks) or work_dir is not None or cfg is not None or runner_info:
+                raise TypeError("HookCallback(runner=...): the runner brings its hooks, work_dir and config; "
+                                "pass only runner.")
+            self.runner: RunnerBase = runner
+            self._hooks = runner.hook_list
+            has_schedule = runner.context.schedule is not None
+            # An explicit MMEngine validation schedule replaces Lightning's check_val_every_n_epoch.
+            self._mmengine_val_schedule = has_schedule
+            # Iteration-based: the callback ends the run (Lightning's max_steps counts optimizer steps).
+            self._stop_at_max_iters = has_schedule and not runner.context.progress.by_epoch
+        else:
+            self._hooks = HookList(hooks, path="hooks")
+            self._mmengine_val_schedule = any(k in runner_info for k in ("val_interval", "val_begin",
+                                                                         "train_schedule"))
+            self._stop_at_max_iters = runner_info.get("max_iters") is not None
+            self.runner = LightningRunner(self._hooks, work_dir=work_dir, cfg=cfg, **runner_info)
         self._stage: str | None = None
         self._ran_before_run = False
         self._pending_checkpoint: dict[str, Any] | None = None
@@ -80,6 +97,11 @@ class HookCallback(Callback):
         self._resumed_loop: dict[str, Any] | None = None
         self._state_key_types: tuple[type, ...] | None = None
         self._state_key = ""
+
+    @property
+    def progress(self) -> Any:
+        """The run's counters (``runner.context.progress``): the one copy hooks and this callback move."""
+        return self.runner.context.progress
 
     # ------------------------------------------------------------------ identity
     @property
@@ -101,10 +123,10 @@ class HookCallback(Callback):
             state_dict = getattr(hook, "state_dict", None)
             if callable(state_dict) and not hasattr(hook, "parameters"):
                 states[f"{index}:{type(hook).__name__}"] = state_dict()
-        runner = self.runner
+        progress = self.progress
         # A checkpoint taken inside the last after_train_iter of an epoch precedes after_train_epoch;
         # a resume from it must still close that epoch (and validate), as the interrupted run did.
-        loop = {"epoch": runner.epoch, "iter": runner.iter, "epoch_open": self._epoch_open,
+        loop = {"epoch": progress.epoch, "iter": progress.iter, "epoch_open": self._epoch_open,
                 "epoch_complete": self._epoch_open and self._last_batch_done}
         return {"hooks": states, "loop": loop}
 
@@ -120,30 +142,30 @@ class HookCallback(Callback):
     def _call(self, stage: str, **kwargs: Any) -> None:
         self._hooks.call(stage, self.runner, **kwargs)
 
-    def _begin_run(self) -> None:
+    def _begin_run(self, stage: str) -> None:
         self._ran_before_run = True
         runner = self.runner
-        if runner._visualizer_cfg is not None:  # a bad config fails now, not at the first logged iteration
-            runner.visualizer
-        if runner._log_processor_cfg is not None:
-            runner.log_processor
+        # A bad visualizer or log processor config fails now, not at the first logged iteration.
+        runner.visualizer
+        runner.log_processor
         self._call("before_run")
+        if stage == "fit" and self._pending_checkpoint is None:
+            runner.init_model_weights()  # MMEngine: after before_run, before load_from (a resume overwrites all)
         if self._pending_checkpoint is not None:
             checkpoint, self._pending_checkpoint = self._pending_checkpoint, None
             self._apply_loaded_checkpoint(checkpoint)
-        elif self.runner.load_from and not self.runner._resume:  # MMEngine's load_from: weights only
-            self.runner.load_checkpoint(self.runner.load_from)
+        elif runner.load_from and not runner._resume:  # MMEngine's load_from: weights only
+            runner.load_checkpoint(runner.load_from)
 
     def _apply_loaded_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """MMEngine's resume steps that Lightning does not do: hooks, message hub, scheduler state."""
-        runner = self.runner
+        runner, trainer = self.runner, self._trainer
         if self._hooks.active("after_load_checkpoint"):
             self._call("after_load_checkpoint", checkpoint=checkpoint)
             # Hooks may have edited the weights (EMAHook swaps EMA and raw weights).
-            if "state_dict" in checkpoint and runner.trainer is not None:
-                module = runner.pl_module
-                runner.trainer.strategy.load_model_state_dict(
-                    checkpoint, strict=bool(getattr(module, "strict_loading", True))
+            if "state_dict" in checkpoint and trainer is not None:
+                trainer.strategy.load_model_state_dict(
+                    checkpoint, strict=bool(getattr(trainer.lightning_module, "strict_loading", True))
                 )
         if runner._resume and "message_hub" in checkpoint:
             runner.message_hub.load_state_dict(checkpoint["message_hub"])
@@ -168,59 +190,70 @@ class HookCallback(Callback):
         self._epoch_open = False
         self._last_batch_done = False
         self._call("after_train_epoch")
-        self.runner.epoch += 1
-        self._agree_on_stopping()
+        self.progress.epoch += 1
+        self._sync_stop()
 
-    def _agree_on_stopping(self) -> None:
-        """Stop on every rank if a hook on any rank asked to (``runner.train_loop.stop_training``).
+    def _sync_stop(self) -> None:
+        """Where MMEngine's loop looks at ``stop_training`` (epoch ends, iterations of an iteration-based run,
+        after validation): a stop asked by a hook or by a Lightning callback stops the Trainer, on every rank.
 
-        Checked where MMEngine's loop would look (epoch ends and after validation), so
-        a hook that decides on one rank only cannot leave the others waiting.
+        A hook that decides on one rank only cannot leave the others waiting.
         """
-        trainer = self.runner.trainer
-        if trainer is not None and trainer.world_size > 1 and trainer.state.fn == "fit":
-            trainer.should_stop = bool(trainer.strategy.reduce_boolean_decision(trainer.should_stop, all=False))
+        trainer, progress = self._trainer, self.progress
+        if trainer is None or trainer.state.fn != "fit":
+            return
+        stop = bool(progress.stop_training or trainer.should_stop)
+        if trainer.world_size > 1:
+            stop = bool(trainer.strategy.reduce_boolean_decision(stop, all=False))
+        trainer.should_stop = progress.stop_training = stop
 
     # --------------------------------------------------------------- lifecycle
+    _trainer: pl.Trainer | None = None
+    _pl_module: pl.LightningModule | None = None
+
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        self.runner.bind(trainer, pl_module)
+        self._trainer, self._pl_module = trainer, pl_module
+        runner = self.runner
+        if isinstance(runner, LightningRunner):
+            runner.bind(trainer, pl_module)
+            runner.context.resume = False  # set by on_load_checkpoint when fit resumes (ckpt_path is unset here)
         self._stage = stage
         self._ran_before_run = False
         self._epoch_open = False
-        self.runner._resume = False  # set by on_load_checkpoint when fit resumes (ckpt_path is unset here)
+        self.progress.stop_training = False
         if stage in ("validate", "test"):
-            self._begin_run()  # a checkpoint given to validate/test loads after setup
+            self._begin_run(stage)  # a checkpoint given to validate/test loads after setup
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         if self._ran_before_run:
             self._apply_loaded_checkpoint(checkpoint)
         else:  # fit: weights are restored before on_fit_start; hooks see the checkpoint after before_run
-            self.runner._resume = True
+            self.runner.context.resume = True
             self._pending_checkpoint = checkpoint
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._begin_run()
+        self._begin_run("fit")
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        runner = self.runner
-        runner.update_limits()
-        runner.epoch = trainer.current_epoch if runner.by_epoch else 0
-        runner.iter = _internals.batches_ready(trainer)
+        runner, progress = self.runner, self.progress
+        if isinstance(runner, LightningRunner):
+            runner.update_limits()
+        progress.epoch = trainer.current_epoch if progress.by_epoch else 0
+        progress.iter = _internals.batches_ready(trainer)
         if self._mmengine_val_schedule:
             _internals.install_val_policy(trainer, self._validation_due)
         self._load_pending_scheduler_state()
         self._call("before_train")
         self._load_pending_scheduler_state()  # schedulers a hook built in before_train
-        if not runner.by_epoch:
+        if not progress.by_epoch:
             self._call("before_train_epoch")
         resumed, self._resumed_loop = self._resumed_loop, None
-        if runner.by_epoch and resumed and resumed.get("epoch_complete"):
+        if progress.by_epoch and resumed and resumed.get("epoch_complete"):
             self._finish_interrupted_epoch(trainer, resumed)
 
     def _finish_interrupted_epoch(self, trainer: pl.Trainer, resumed: dict[str, Any]) -> None:
         """Close the epoch the checkpoint was taken at the end of, and run its validation if due."""
-        runner = self.runner
-        runner.epoch = int(resumed["epoch"])  # runner.iter is already right (batches done)
+        self.progress.epoch = int(resumed["epoch"])  # runner.iter is already right (batches done)
         self._epoch_open = True
         self._close_train_epoch()
         if self._mmengine_val_schedule and self._validation_due():
@@ -228,62 +261,57 @@ class HookCallback(Callback):
 
     def _validation_due(self) -> bool:
         """MMEngine's rule, checked after each batch (after the counters moved)."""
-        runner = self.runner
-        if runner.by_epoch:
-            if self._epoch_open:  # mid-epoch: MMEngine validates only at epoch ends
-                return False
-            done, last = runner.epoch, runner.max_epochs
-        else:
-            done, last = runner.iter, runner.max_iters
-        schedule = runner.train_schedule
-        if schedule is not None:
-            due: bool = schedule.validation_due(done)
-            runner.val_interval = schedule.val_interval
-            return due
-        due_now: bool = done >= runner.val_begin and (done % runner.val_interval == 0 or done == last)
-        return due_now
+        if self.progress.by_epoch and self._epoch_open:  # mid-epoch: MMEngine validates only at epoch ends
+            return False
+        loop = self.runner._train_loop
+        return bool(loop is not None and loop.validation_due())
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.runner.by_epoch:
+        if self.progress.by_epoch:
             self._open_train_epoch(trainer)
 
     def _open_train_epoch(self, trainer: pl.Trainer) -> None:
-        self.runner.epoch = trainer.current_epoch
+        self.progress.epoch = trainer.current_epoch
         self._epoch_open = True
         self._call("before_train_epoch")
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
-        runner = self.runner
-        if runner.by_epoch and not self._epoch_open:
+        progress = self.progress
+        if progress.by_epoch and not self._epoch_open:
             # Lightning resumes mid-epoch without on_train_epoch_start; MMEngine starts the epoch with it.
             self._open_train_epoch(trainer)
-        index = batch_idx if runner.by_epoch else runner.iter
+        index = batch_idx if progress.by_epoch else progress.iter
         self._call("before_train_iter", batch_idx=index, data_batch=batch)
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        runner = self.runner
-        index = batch_idx if runner.by_epoch else runner.iter
+        progress = self.progress
+        index = batch_idx if progress.by_epoch else progress.iter
         if self._epoch_open and _internals.is_last_train_batch(trainer, batch_idx):
             self._last_batch_done = True  # a checkpoint saved by an after_train_iter hook records it
         if self._hooks.active("after_train_iter"):
             self._call("after_train_iter", batch_idx=index, data_batch=batch, outputs=self._train_outputs(outputs))
-        runner.iter += 1
+        progress.iter += 1
         if self._last_batch_done:
             self._close_train_epoch()
-        elif self._stop_at_max_iters and not runner.by_epoch and runner.iter >= runner.max_iters:
-            trainer.should_stop = True
+        elif not progress.by_epoch:
+            if self._stop_at_max_iters and progress.iter >= progress.max_iters:
+                trainer.should_stop = True
+            elif progress.stop_training:
+                self._sync_stop()
 
     def _train_outputs(self, outputs: Any) -> Any:
         """MMEngine passes ``train_step``'s log_vars; Lightning passes the step output with a scaled loss."""
-        module_outputs = getattr(self.runner.pl_module, "mm_train_outputs", None)
+        module = self._pl_module
+        module_outputs = getattr(module, "mm_train_outputs", None)
         if module_outputs is not None:
             return module_outputs
         if not isinstance(outputs, Mapping):
             return {"loss": outputs} if outputs is not None else {}
-        accumulate = self.runner.trainer.accumulate_grad_batches if self.runner.trainer else 1
-        if accumulate > 1 and "loss" in outputs and getattr(self.runner.pl_module, "automatic_optimization", False):
+        trainer = self._trainer
+        accumulate = trainer.accumulate_grad_batches if trainer is not None else 1
+        if accumulate > 1 and "loss" in outputs and getattr(module, "automatic_optimization", False):
             return {**outputs, "loss": outputs["loss"] * accumulate}  # undo Lightning's division
         return outputs
 
@@ -292,7 +320,7 @@ class HookCallback(Callback):
             self._close_train_epoch()
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self.runner.by_epoch:
+        if not self.progress.by_epoch:
             self._call("after_train_epoch")
         self._call("after_train")
 
@@ -336,10 +364,10 @@ class HookCallback(Callback):
             return
         self._call("after_val_epoch", metrics=self._eval_metrics(trainer, "val"))
         self._call("after_val")
-        self._agree_on_stopping()
+        self._sync_stop()
 
     def _eval_metrics(self, trainer: pl.Trainer, stage: str) -> dict[str, Any]:
-        module_metrics: dict[str, Any] | None = getattr(self.runner.pl_module, f"mm_{stage}_metrics", None)
+        module_metrics: dict[str, Any] | None = getattr(self._pl_module, f"mm_{stage}_metrics", None)
         if module_metrics is not None:
             return module_metrics
         return {key: _metric_value(value) for key, value in _internals.eval_loop_metrics(trainer).items()}
@@ -373,6 +401,9 @@ class HookCallback(Callback):
 
     # -------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
-        self.runner.mmengine_checkpoint_fields(checkpoint)
+        session = self.runner.backend
+        options = getattr(session, "pending_save", None) or dict(meta=None, save_optimizer=True,
+                                                                 save_param_scheduler=True)
+        add_mmengine_fields(self.runner, checkpoint, **options)
         if trainer.is_global_zero:  # MMEngine's save_checkpoint is master-only
             self._call("before_save_checkpoint", checkpoint=checkpoint)

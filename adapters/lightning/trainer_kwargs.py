@@ -38,10 +38,10 @@ from typing import Any
 
 import torch
 
-from mmhooks.errors import ConfigError, closest
+from mmhooks.errors import ConfigError, check_keys, closest
 from mmhooks.runner.train_cfg import TrainSchedule, parse_train_cfg
 
-__all__ = ["LAUNCHERS", "trainer_kwargs"]
+__all__ = ["LAUNCHERS", "build_trainer_kwargs", "trainer_kwargs"]
 
 LAUNCHERS = ("mpi", "none", "pytorch", "slurm")
 # Config keys the HookCallback's runner exposes as attributes, under the same names.
@@ -110,9 +110,15 @@ def trainer_kwargs(cfg: Any, hook_callback: Any = None) -> dict[str, Any]:
         >>> kw["max_epochs"], kw["num_sanity_val_steps"], kw["enable_checkpointing"]
         (3, 0, False)
     """
-    original = cfg
-    cfg = dict(cfg.to_dict() if hasattr(cfg, "to_dict") else cfg)
-    schedule = parse_train_cfg(cfg["train_cfg"]) if cfg.get("train_cfg") else None
+    values = dict(cfg.to_dict() if hasattr(cfg, "to_dict") else cfg)
+    schedule = parse_train_cfg(values["train_cfg"]) if values.get("train_cfg") else None
+    if hook_callback is None:
+        hook_callback = _hook_callback(cfg, values, schedule)
+    return build_trainer_kwargs(values, schedule, hook_callback)
+
+
+def build_trainer_kwargs(cfg: Mapping[str, Any], schedule: TrainSchedule | None, hook_callback: Any) -> dict[str, Any]:
+    """Trainer arguments for config values whose ``train_cfg`` is already parsed into ``schedule``."""
     kwargs: dict[str, Any] = dict(
         accelerator="auto",
         num_sanity_val_steps=0,
@@ -143,8 +149,6 @@ def trainer_kwargs(cfg: Any, hook_callback: Any = None) -> dict[str, Any]:
     env_cfg = cfg.get("env_cfg") or {}
     if "cudnn_benchmark" in env_cfg:
         kwargs["benchmark"] = bool(env_cfg["cudnn_benchmark"])
-    if hook_callback is None:
-        hook_callback = _hook_callback(original, cfg, schedule)
     kwargs["callbacks"] = [hook_callback]
     user = cfg.get("trainer") or {}
     if not isinstance(user, Mapping):
@@ -167,12 +171,8 @@ def _check_trainer_keys(user: Mapping[str, Any]) -> None:
 
     import lightning.pytorch as pl
 
-    accepted = sorted(name for name in inspect.signature(pl.Trainer.__init__).parameters if name != "self")
-    for key, value in user.items():
-        if key not in accepted:
-            near = closest(key, accepted)
-            raise ConfigError(key, value, "a lightning.Trainer argument",
-                              f"rename it to {near!r}." if near else "delete it.", "trainer")
+    accepted = [name for name in inspect.signature(pl.Trainer.__init__).parameters if name != "self"]
+    check_keys("trainer", user, accepted, "a lightning.Trainer argument", list_accepted=False)
 
 
 def _mmengine_ddp(cfg: Mapping[str, Any]) -> Any:
