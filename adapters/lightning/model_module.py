@@ -50,8 +50,27 @@ def _sub_wrappers(optim_wrapper: Any) -> list[Any]:
     return [optim_wrapper]
 
 
+def _plain_optimizer(optimizer: Any) -> Any:
+    """The torch optimizer behind a ``LightningOptimizer`` (or ``optimizer`` itself)."""
+    from lightning.pytorch.core.optimizer import LightningOptimizer
+
+    return optimizer.optimizer if isinstance(optimizer, LightningOptimizer) else optimizer
+
+
 def _same_optimizer(a: Any, b: Any) -> bool:
-    return getattr(a, "_optimizer", a) is getattr(b, "_optimizer", b)
+    return _plain_optimizer(a) is _plain_optimizer(b)
+
+
+def is_backend_aware(wrapper: Any) -> bool:
+    """True for mmhooks' wrappers, which can route backward and step through Lightning.
+
+    A wrapper a downstream constructor returns (MMEngine's ``OptimWrapper``, or a
+    subclass with its own ``update_params``) runs as it is, inside the model's own
+    ``train_step``.
+    """
+    from mmhooks.optim import OptimWrapper
+
+    return isinstance(wrapper, OptimWrapper)
 
 
 class MMModelModule(pl.LightningModule):
@@ -90,6 +109,7 @@ class MMModelModule(pl.LightningModule):
             uses_default_train_step(self.mm_model)
             and len(wrappers) == 1
             and wrappers[0] is optim_wrapper
+            and is_backend_aware(optim_wrapper)
             and getattr(optim_wrapper, "_accumulative_counts", 1) == 1
         )
 
@@ -141,6 +161,8 @@ class MMModelModule(pl.LightningModule):
         optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
         for wrapper, lightning_optimizer in zip(_sub_wrappers(self.mm_optim_wrapper), optimizers):
             wrapper.message_hub = hub
+            if not is_backend_aware(wrapper):
+                continue
             if hasattr(wrapper, "use_backend_precision"):  # Lightning's precision plugin scales and unscales
                 wrapper.use_backend_precision = True
             if not self.automatic_optimization:
@@ -153,9 +175,10 @@ class MMModelModule(pl.LightningModule):
 
     def on_train_end(self) -> None:
         for wrapper in _sub_wrappers(self.mm_optim_wrapper):  # hand back the plain optimizers
-            wrapper.backward_fn = None
-            wrapper.optimizer = getattr(wrapper.optimizer, "_optimizer", wrapper.optimizer)
-            wrapper.sync_model = None
+            if is_backend_aware(wrapper):
+                wrapper.backward_fn = None
+                wrapper.optimizer = _plain_optimizer(wrapper.optimizer)
+                wrapper.sync_model = None
 
     # ------------------------------------------------------------------- steps
     def training_step(self, batch: Any, batch_idx: int) -> Any:
@@ -168,6 +191,9 @@ class MMModelModule(pl.LightningModule):
         loss, log_vars = model.parse_losses(losses)
         self.mm_train_outputs = log_vars
         return loss
+
+    def on_validation_model_zero_grad(self) -> None:
+        """Keep the gradients: an accumulation window may span validation (MMEngine never zeroes them there)."""
 
     def on_validation_epoch_start(self) -> None:
         self.mm_val_metrics = None

@@ -435,4 +435,5 @@ class RunnerBase:
         self.call_hook("after_load_checkpoint", checkpoint=checkpoint)  # before the weights, as in MMEngine
         load_checkpoint_to_model(unwrap_model(self.model), checkpoint, strict=strict, logger=self.logger,
                                  revise_keys=revise_keys, source=filename)
+        self.logger.info(f"Load checkpoint from {filename}")
         return checkpoint
