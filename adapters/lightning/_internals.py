@@ -1,23 +1,57 @@
 """Every read or write of Lightning's private attributes lives here, so an upgrade touches one file.
 
-Checked against Lightning 2.6.x.
+Each function has a contract test in ``tests/adapters/lightning/test_lightning_contract.py``
+that fails with a message naming the attribute when Lightning changes it.
+:data:`TESTED_VERSIONS` is the range those tests ran against; importing the
+backend under another version warns once.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
+import lightning
 import lightning.pytorch as pl
 
 __all__ = [
+    "TESTED_VERSIONS",
     "batches_done_in_resumed_epoch",
     "batches_ready",
+    "check_lightning_version",
     "eval_loop_metrics",
     "install_val_policy",
     "is_last_train_batch",
     "run_validation_now",
 ]
+
+TESTED_VERSIONS = ((2, 5), (2, 7))  # [lowest tested minor, first untested minor)
+
+_version_checked = False
+
+
+def _minor(version: str) -> tuple[int, int]:
+    parts = (version.split("+")[0].split(".") + ["0", "0"])[:2]
+    return int(parts[0]), int("".join(ch for ch in parts[1] if ch.isdigit()) or 0)
+
+
+def check_lightning_version(version: str | None = None) -> bool:
+    """Warn once when Lightning's version is outside :data:`TESTED_VERSIONS`; True when inside."""
+    global _version_checked
+    version = version or lightning.__version__
+    low, high = TESTED_VERSIONS
+    inside = low <= _minor(version) < high
+    if not inside and not _version_checked:
+        warnings.warn(
+            f"mmhooks' Lightning backend was tested with lightning {low[0]}.{low[1]} to {high[0]}.{high[1] - 1}.x; "
+            f"this is {version}. It reads a few Lightning internals (see mmhooks.adapters.lightning._internals), "
+            f"so check the results, or install a tested version: pip install 'lightning>={low[0]}.{low[1]},"
+            f"<{high[0]}.{high[1]}'.",
+            RuntimeWarning, stacklevel=2,
+        )
+    _version_checked = True
+    return inside
 
 
 def batches_ready(trainer: pl.Trainer) -> int:
@@ -80,3 +114,6 @@ def run_validation_now(trainer: pl.Trainer) -> None:
     trainer.validating = True
     epoch_loop.val_loop.run()
     trainer.training = True
+
+
+check_lightning_version()

@@ -83,4 +83,4 @@ def build_backend(backend: Any, runner: RunnerBase, path: str = "backend") -> An
     return backend
 
 
-_INSTALL = {"lightning": "'lightning>=2.4,<2.7'"}
+_INSTALL = {"lightning": "'lightning>=2.5,<2.7'", "pytorch_lightning": "'lightning>=2.5,<2.7'"}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os.path as osp
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmhooks import interop
 from mmhooks.runner.context import RunContext
@@ -437,3 +437,10 @@ class RunnerBase:
                                  revise_keys=revise_keys, source=filename)
         self.logger.info(f"Load checkpoint from {filename}")
         return checkpoint
+
+
+if TYPE_CHECKING:  # mypy checks that every runner implements what hooks may read
+    from mmhooks.runner.protocol import RunnerLike
+
+    def _implements_runner_like(runner: RunnerBase) -> RunnerLike:
+        return runner

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmhooks.errors import ConfigError, closest
+from mmhooks.errors import ConfigError, check_keys, closest
 
 __all__ = ["TrainSchedule", "parse_train_cfg"]
 
@@ -66,12 +66,8 @@ def parse_train_cfg(cfg: Mapping[str, Any], path: str = "train_cfg") -> TrainSch
             fix = f"did you mean {near!r}?" if near else "use by_epoch=True or by_epoch=False instead."
             raise ConfigError("type", loop_type, f"one of {sorted(_LOOP_TYPES)}", fix, path)
         cfg["by_epoch"] = _LOOP_TYPES[loop_type]
-    known = sorted(set(_EPOCH_KEYS) | set(_ITER_KEYS))
-    for key, value in cfg.items():  # a misspelt max_epochs must not read as "neither was set"
-        if key not in known:
-            near = closest(key, known)
-            fix = f"rename it to {near!r}." if near else "delete it."
-            raise ConfigError(key, value, f"a key of train_cfg ({', '.join(known)})", fix, path)
+    # a misspelt max_epochs must not read as "neither was set"
+    check_keys(path, cfg, set(_EPOCH_KEYS) | set(_ITER_KEYS), "a key of train_cfg")
     has_epochs, has_iters = "max_epochs" in cfg, "max_iters" in cfg
     if has_epochs == has_iters:
         got = {k: cfg[k] for k in ("max_epochs", "max_iters") if k in cfg}
@@ -84,13 +80,8 @@ def parse_train_cfg(cfg: Mapping[str, Any], path: str = "train_cfg") -> TrainSch
     if not by_epoch and not has_iters:
         raise ConfigError("max_epochs", cfg["max_epochs"], "max_iters when by_epoch=False",
                           "use max_iters, or set by_epoch=True.", path)
-    accepted = _EPOCH_KEYS if by_epoch else _ITER_KEYS
-    for key, value in cfg.items():
-        if key not in accepted:
-            near = closest(key, accepted)
-            fix = f"rename it to {near!r}." if near else "delete it."
-            raise ConfigError(key, value, f"a key of {'epoch' if by_epoch else 'iteration'}-based train_cfg "
-                              f"({', '.join(sorted(accepted))})", fix, path)
+    check_keys(path, cfg, _EPOCH_KEYS if by_epoch else _ITER_KEYS,
+               f"a key of {'epoch' if by_epoch else 'iteration'}-based train_cfg")
     val_interval = _positive_int(cfg, "val_interval", path, 1 if by_epoch else 1000)
     schedule = TrainSchedule(
         by_epoch=by_epoch,

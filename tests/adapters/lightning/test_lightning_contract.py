@@ -1,0 +1,161 @@
+"""Contract tests for every Lightning internal the backend reads or writes (``_internals.py``).
+
+When a Lightning upgrade moves one of these, the failing test names the
+attribute and the function in ``mmhooks.adapters.lightning._internals`` to
+update.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import reduce
+from typing import Any
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from mmhooks.adapters.lightning import _internals
+
+
+def require(obj: Any, path: str, used_by: str) -> Any:
+    """``obj.<path>``, or a failure saying which internal changed and which function depends on it."""
+    try:
+        return reduce(getattr, path.split("."), obj)
+    except AttributeError:
+        pytest.fail(f"Lightning {pl.__version__} has no trainer.{path}; update _internals.{used_by}")
+
+
+class Tiny(pl.LightningModule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(2, 1)
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        return self.layer(batch[0]).pow(2).mean()
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self.log("val_metric", float(batch_idx + 1))
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def loader(n: int = 8) -> DataLoader:
+    return DataLoader(TensorDataset(torch.randn(n, 2)), batch_size=2)
+
+
+class Probe(pl.Callback):
+    def __init__(self, on_batch_end=None, on_val_end=None, on_train_start=None) -> None:
+        self.on_batch_end, self.on_val_end, self.on_start = on_batch_end, on_val_end, on_train_start
+
+    def on_train_start(self, trainer, pl_module):
+        if self.on_start:
+            self.on_start(trainer)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self.on_batch_end:
+            self.on_batch_end(trainer, batch_idx)
+
+    def on_validation_end(self, trainer, pl_module):
+        if self.on_val_end and not trainer.sanity_checking:
+            self.on_val_end(trainer)
+
+
+def fit(make_trainer, probe: Probe, epochs: int = 1, val: bool = False, **kwargs: Any) -> pl.Trainer:
+    trainer = make_trainer(max_epochs=epochs, callbacks=[probe], **kwargs)
+    trainer.fit(Tiny(), loader(), loader(4) if val else None)
+    return trainer
+
+
+def test_batch_progress_counters(make_trainer):
+    seen = []
+
+    def on_batch_end(trainer, batch_idx):
+        require(trainer, "fit_loop.epoch_loop.batch_progress.total.ready", "batches_ready")
+        require(trainer, "fit_loop.epoch_loop.batch_progress.is_last_batch", "is_last_train_batch")
+        seen.append((batch_idx, _internals.batches_ready(trainer), _internals.is_last_train_batch(trainer, batch_idx)))
+
+    fit(make_trainer, Probe(on_batch_end=on_batch_end), epochs=2)
+    assert seen == [(0, 1, False), (1, 2, False), (2, 3, False), (3, 4, True),
+                    (0, 5, False), (1, 6, False), (2, 7, False), (3, 8, True)]
+
+
+def test_eval_loop_metrics_are_the_logged_ones_at_validation_end(make_trainer):
+    found = []
+
+    def on_val_end(trainer):
+        require(trainer, "_logger_connector.metrics", "eval_loop_metrics")
+        require(trainer, "_results", "eval_loop_metrics")
+        found.append(_internals.eval_loop_metrics(trainer))
+
+    fit(make_trainer, Probe(on_val_end=on_val_end), val=True)
+    assert len(found) == 1 and set(found[0]) == {"val_metric"}
+    assert float(found[0]["val_metric"]) == pytest.approx(1.5)  # mean of 1 and 2 over the two val batches
+
+
+def test_the_val_policy_decides_after_every_batch(make_trainer):
+    decisions = []
+    validated = []
+
+    def on_start(trainer):
+        require(trainer, "fit_loop.epoch_loop._should_check_val_fx", "install_val_policy")
+
+        def policy():
+            decisions.append(_internals.batches_ready(trainer))
+            return _internals.batches_ready(trainer) in (2, 3)
+
+        _internals.install_val_policy(trainer, policy)
+
+    probe = Probe(on_train_start=on_start, on_val_end=lambda trainer: validated.append(
+        _internals.batches_ready(trainer)))
+    fit(make_trainer, probe, val=True)
+    assert decisions == [1, 2, 3, 4]
+    assert validated == [2, 3]
+
+
+def test_validation_can_run_at_once(make_trainer):
+    validated = []
+
+    def on_start(trainer):
+        require(trainer, "fit_loop.epoch_loop.val_loop", "run_validation_now")
+        _internals.run_validation_now(trainer)
+
+    probe = Probe(on_train_start=on_start, on_val_end=lambda trainer: validated.append(trainer.training))
+    trainer = fit(make_trainer, probe, val=True, limit_val_batches=1, check_val_every_n_epoch=10)
+    assert validated == [False]  # validating, not training, while it ran
+    assert trainer.state.finished
+
+
+def test_batches_done_in_a_resumed_epoch(make_trainer, tmp_path):
+    path = str(tmp_path / "mid.ckpt")
+
+    def save_at_two(trainer, batch_idx):
+        if _internals.batches_ready(trainer) == 2 and trainer.current_epoch == 0:
+            trainer.save_checkpoint(path)
+
+    fit(make_trainer, Probe(on_batch_end=save_at_two))
+    done = []
+
+    class Loader(Tiny):
+        def train_dataloader(self):
+            done.append(_internals.batches_done_in_resumed_epoch(self.trainer, 4))
+            return loader()
+
+    trainer = make_trainer(max_epochs=1)
+    trainer.fit(Loader(), ckpt_path=path)
+    assert done == [2]
+
+
+def test_an_untested_lightning_version_warns_once(monkeypatch):
+    monkeypatch.setattr(_internals, "_version_checked", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _internals.check_lightning_version("9.0.0") is False
+        assert _internals.check_lightning_version("9.0.0") is False
+    assert len(caught) == 1 and "tested with lightning" in str(caught[0].message)
+    low, _ = _internals.TESTED_VERSIONS
+    assert _internals.check_lightning_version(f"{low[0]}.{low[1]}.3") is True
+    assert _internals.check_lightning_version(pl.__version__) is True  # the installed one is tested
