@@ -38,9 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train from an MMEngine config")
+    train = commands.add_parser(
+        "train", help="train from an MMEngine config", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train from an MMEngine config on the Lightning Trainer. Checkpoints, the log and\n"
+                    "TensorBoard events go to work_dir (default: work_dirs/<config name>).",
+        epilog="example:\n  mmhooks train examples/configs/quickstart.py --cfg-options train_cfg.max_epochs=2")
     train.add_argument("config", help="config file (.py, .json or .yaml)")
-    train.add_argument("--work-dir", help="directory for checkpoints and logs (overrides work_dir)")
+    train.add_argument("--work-dir", metavar="DIR",
+                       help="directory for checkpoints and logs (overrides work_dir)")
     train.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CKPT",
                        help="resume from CKPT, or from work_dir/last_checkpoint when CKPT is omitted")
     train.add_argument("--amp", action="store_true", help="mixed precision (AmpOptimWrapper)")
@@ -48,11 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override config keys, e.g. train_cfg.max_epochs=2 'optim_wrapper.optimizer.lr=0.1'")
     train.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    test = commands.add_parser("test", help="test a checkpoint with an MMEngine config")
-    test.add_argument("config")
-    test.add_argument("checkpoint")
-    test.add_argument("--work-dir")
-    test.add_argument("--cfg-options", nargs="+", action=_CfgOptions, default=[], metavar="KEY=VALUE")
+    test = commands.add_parser(
+        "test", help="test a checkpoint with an MMEngine config", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Load CHECKPOINT into the config's model, run test_dataloader through test_evaluator\n"
+                    "and print the metrics on the last line.",
+        epilog="example:\n  mmhooks test examples/configs/quickstart.py work_dirs/quickstart/epoch_4.pth")
+    test.add_argument("config", help="config file (.py, .json or .yaml) with test_dataloader, test_evaluator "
+                                     "and test_cfg")
+    test.add_argument("checkpoint", help="checkpoint to test (.pth), e.g. one that train left in work_dir")
+    test.add_argument("--work-dir", metavar="DIR",
+                      help="directory for the test log (overrides work_dir; default: work_dirs/<config name>)")
+    test.add_argument("--cfg-options", nargs="+", action=_CfgOptions, default=[], metavar="KEY=VALUE",
+                      help="override config keys, e.g. test_dataloader.batch_size=64")
     test.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     migrate = commands.add_parser("migrate", help="convert an MMCV 1.x config to MMEngine form")
@@ -71,13 +83,120 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_config(path: str, options: Sequence[str]) -> Any:
+def _read_config(path: str, options: Sequence[str]) -> Any:
+    """The config with ``--cfg-options`` merged, without importing ``custom_imports`` (so without torch).
+
+    The options are parsed first: a malformed item is reported before the file is read.
+    """
     from mmhooks.config import Config, parse_cfg_options
 
-    cfg = Config.fromfile(path)
-    if options:
-        cfg.merge_from_dict(parse_cfg_options(list(options)))
+    overrides = parse_cfg_options(list(options)) if options else {}
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    if overrides:
+        cfg.merge_from_dict(overrides)
     return cfg
+
+
+def _import_custom_modules(cfg: Any) -> None:
+    """Import the modules of ``custom_imports`` (they register the config's classes, and import torch)."""
+    if cfg.get("custom_imports"):
+        from mmhooks.config.custom_imports import import_custom_modules
+
+        import_custom_modules(cfg["custom_imports"])
+
+
+def _load_config(path: str, options: Sequence[str]) -> Any:
+    cfg = _read_config(path, options)
+    _import_custom_modules(cfg)
+    return cfg
+
+
+def _default_work_dir(cfg: Any, args: argparse.Namespace) -> None:
+    """``--work-dir``, else the config's ``work_dir``, else ``work_dirs/<config name>`` (MMEngine's tools)."""
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = os.path.join("work_dirs", os.path.splitext(os.path.basename(args.config))[0])
+
+
+def _check_before_run(cfg: Any, command: str) -> None:
+    """Mistakes found from the config alone, reported before torch is imported and before any file is written.
+
+    Here they cost milliseconds instead of seconds of imports (the runner checks the checkpoint paths again,
+    with the same message, for callers that do not come through the command line).
+    """
+    from mmhooks.errors import ConfigError
+
+    _warn_missing_scope_package(cfg)
+    resume = cfg.get("resume")
+    for key, path in (("load_from", cfg.get("load_from")), ("resume", resume if isinstance(resume, str) else None)):
+        if path is not None and not os.path.isfile(path):  # the runner's rule and message
+            raise ConfigError(key, path, "an existing checkpoint file",
+                              "check the path (a relative path is relative to the current directory).")
+    if command == "test":
+        missing = [key for key in ("test_dataloader", "test_evaluator", "test_cfg") if cfg.get(key) is None]
+        if missing:
+            raise ConfigError(missing[0], None, "a test set to run 'mmhooks test' on (test_dataloader, "
+                              "test_evaluator and test_cfg)",
+                              "add them to the config; to test on the validation set write test_dataloader = "
+                              "val_dataloader, test_evaluator = val_evaluator, test_cfg = dict().")
+    _check_vis_backends(cfg)
+
+
+def _check_vis_backends(cfg: Any) -> None:
+    """A visualizer backend whose package is missing fails now, naming the install command."""
+    from mmhooks.errors import ConfigError
+
+    visualizer = cfg.get("visualizer")
+    backends = visualizer.get("vis_backends") if isinstance(visualizer, dict) else None
+    for index, backend in enumerate(backends if isinstance(backends, (list, tuple)) else []):
+        kind = backend.get("type") if isinstance(backend, dict) else None
+        name = kind if isinstance(kind, str) else getattr(kind, "__name__", "")
+        package = _BACKEND_PACKAGES.get(name.rpartition(".")[2])
+        if package is not None and not _installed(package):
+            raise ConfigError("type", kind, f"a backend whose package is installed ({name} needs {package!r})",
+                              f"{_install_command(package)}, or remove it from visualizer.vis_backends.",
+                              f"visualizer.vis_backends[{index}]")
+
+
+def _warn_missing_scope_package(cfg: Any) -> None:
+    """``default_scope='mmdet'`` without mmdet installed: its classes cannot be built (MMEngine warns too)."""
+    scope = cfg.get("default_scope")
+    if scope in _OPENMMLAB_SCOPES and not _installed(scope):
+        print(f"warning: default_scope: {scope!r} is not installed, so the classes it registers cannot be built. "
+              f"Fix: {_install_command(scope)} (or mim install {_PIP_NAMES.get(scope, scope)}).", file=sys.stderr)
+
+
+# Visualizer backends that need a package beyond mmhooks' own dependencies.
+_BACKEND_PACKAGES = {"TensorboardVisBackend": "tensorboard"}
+# OpenMMLab packages a config names as its default_scope.
+_OPENMMLAB_SCOPES = ("mmagic", "mmaction", "mmcls", "mmdet", "mmdet3d", "mmedit", "mmfewshot", "mmflow", "mmgen",
+                     "mmhuman3d", "mmocr", "mmpose", "mmpretrain", "mmrazor", "mmrotate", "mmselfsup", "mmseg",
+                     "mmtrack", "mmyolo")
+# Import name -> the pip requirement that provides it, where the two differ.
+_PIP_NAMES = {
+    "cv2": "opencv-python-headless",
+    "mmaction": "mmaction2",
+    "mmengine": "'mmengine-lite>=0.10,<0.11'",
+    "mmseg": "mmsegmentation",
+    "PIL": "pillow",
+    "sklearn": "scikit-learn",
+    "yaml": "pyyaml",
+}
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent that fails to import, or a module without a spec
+        return False
+
+
+def _install_command(module: str) -> str:
+    """``pip install <requirement>`` for an import name (the same name unless listed in ``_PIP_NAMES``)."""
+    return f"pip install {_PIP_NAMES.get(module, module)}"
 
 
 def _quiet_lightning(args: argparse.Namespace) -> None:
@@ -95,11 +214,8 @@ def _quiet_lightning(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    cfg = _load_config(args.config, args.cfg_options)
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get("work_dir") is None:
-        cfg.work_dir = os.path.join("work_dirs", os.path.splitext(os.path.basename(args.config))[0])
+    cfg = _read_config(args.config, args.cfg_options)
+    _default_work_dir(cfg, args)
     if args.resume == "auto":
         cfg.resume = True
     elif args.resume:
@@ -110,6 +226,8 @@ def _train(args: argparse.Namespace) -> int:
             optim_wrapper["type"] = "AmpOptimWrapper"
             optim_wrapper.setdefault("loss_scale", "dynamic")
         cfg.optim_wrapper = optim_wrapper
+    _check_before_run(cfg, "train")
+    _import_custom_modules(cfg)
     from mmhooks.runner import Runner
 
     _quiet_lightning(args)
@@ -118,13 +236,12 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    cfg = _load_config(args.config, args.cfg_options)
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get("work_dir") is None:
-        cfg.work_dir = os.path.join("work_dirs", os.path.splitext(os.path.basename(args.config))[0])
+    cfg = _read_config(args.config, args.cfg_options)
+    _default_work_dir(cfg, args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    _check_before_run(cfg, "test")
+    _import_custom_modules(cfg)
     from mmhooks.runner import Runner
 
     _quiet_lightning(args)
@@ -175,33 +292,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG_ERROR if _is_config_error(err) else EXIT_RUN_ERROR
 
 
-def _is_config_error(err: BaseException) -> bool:
+def _config_error_types() -> tuple[type[BaseException], ...]:
+    """The errors that mean "fix the config or the command": exit 2, message without the exception name.
+
+    ``CheckpointLoadError`` lives in a module that imports torch; an error raised before that module
+    was imported cannot be one, so it is only looked up when already loaded (errors stay fast).
+    """
     from mmhooks.errors import ConfigError
 
-    from mmhooks.runner.checkpoint import CheckpointLoadError
+    checkpoint = sys.modules.get("mmhooks.runner.checkpoint")
+    load_error = getattr(checkpoint, "CheckpointLoadError", None)
+    return (ConfigError,) if load_error is None else (ConfigError, load_error)
 
+
+def _causes(err: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
     seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, (ConfigError, FileNotFoundError, CheckpointLoadError)):
-            return True
+    while seen is not None and seen not in chain:
+        chain.append(seen)
         seen = seen.__cause__
-    return False
+    return chain
+
+
+def _missing_package(err: BaseException) -> str | None:
+    """The top-level package of a ``ModuleNotFoundError`` in ``err``'s causes, when it is not installed."""
+    for seen in _causes(err):
+        name = getattr(seen, "name", None) if isinstance(seen, ModuleNotFoundError) else None
+        if name and not _installed(name.split(".")[0]):
+            return str(name.split(".")[0])
+    return None
+
+
+def _is_config_error(err: BaseException) -> bool:
+    config_errors = _config_error_types() + (FileNotFoundError,)
+    return any(isinstance(seen, config_errors) for seen in _causes(err))
 
 
 def _describe(err: BaseException) -> str:
-    """The innermost configuration error if one caused ``err``, else ``err`` itself, on one line."""
-    from mmhooks.errors import ConfigError
+    """The innermost configuration error if one caused ``err``, else ``err`` itself, on one line.
 
-    from mmhooks.runner.checkpoint import CheckpointLoadError
-
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, (ConfigError, CheckpointLoadError)):
-            return str(seen).replace("\n", " ")
+    A package that is not installed gets the command that installs it.
+    """
+    config_errors = _config_error_types()
+    text = f"{type(err).__name__}: {err}"
+    for seen in _causes(err):
+        if isinstance(seen, config_errors):
+            text = str(seen)
+            break
         if isinstance(seen, FileNotFoundError):  # our messages already name the file and a fix
-            return str(seen.args[0] if len(seen.args) == 1 else seen).replace("\n", " ")
-        seen = seen.__cause__
-    return f"{type(err).__name__}: {err}".replace("\n", " ")
+            text = str(seen.args[0] if len(seen.args) == 1 else seen)
+            break
+    package = _missing_package(err)
+    if package is not None and "pip install" not in text:
+        text = f"{text}. Fix: install the package that provides {package!r}: {_install_command(package)}"
+    return text.replace("\n", " ")
 
 
 if __name__ == "__main__":  # pragma: no cover

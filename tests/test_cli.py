@@ -6,12 +6,15 @@ within a few seconds per command (most of it is importing torch and Lightning).
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -246,3 +249,161 @@ def test_failure_during_the_run_exits_1_without_traceback(project: Path) -> None
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert error_lines(result) == ["error: HookError: ExplodeHook.after_train_iter raised RuntimeError: boom at iter 0"]
+
+
+# ----------------------------------------------------------------------------- help text
+@pytest.mark.parametrize("command", ["train", "test"])
+def test_every_argument_of_the_subcommand_has_help(command: str) -> None:
+    from mmhooks.cli import build_parser
+
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    arguments = [a for a in commands.choices[command]._actions
+                 if not isinstance(a, argparse._HelpAction) and a.help != argparse.SUPPRESS]
+    assert arguments
+    undocumented = [a.dest for a in arguments if not (a.help and a.help.strip())]
+    assert undocumented == []
+
+
+@pytest.mark.slow
+def test_test_help_documents_config_and_checkpoint(project: Path) -> None:
+    result = mmhooks("test", "-h", cwd=project)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for name in ("config", "checkpoint", "--work-dir DIR", "--cfg-options KEY=VALUE"):
+        (index,) = [i for i, line in enumerate(lines) if line.startswith(f"  {name} ")]  # its entry, not usage
+        explained = lines[index][len(name) + 2:].strip() or lines[index + 1].strip()
+        assert len(explained) > 10, f"{name!r} has no help text in:\n{result.stdout}"
+    assert "  mmhooks test examples/configs/quickstart.py " in result.stdout
+
+
+# ----------------------------------------------------------------------------- errors before torch
+WITHOUT = textwrap.dedent("""
+    # python -m mmhooks ARGS, as if the packages in MMHOOKS_TEST_HIDE were not installed;
+    # the last line says whether torch was imported.
+    import os, runpy, sys
+    for name in filter(None, os.environ.get("MMHOOKS_TEST_HIDE", "").split(",")):
+        sys.modules[name] = None
+    sys.argv = ["mmhooks", *sys.argv[1:]]
+    try:
+        runpy.run_module("mmhooks", run_name="__main__", alter_sys=True)
+    except SystemExit as stop:
+        print("EXIT", stop.code, "TORCH", "torch" in sys.modules)
+""")
+
+
+def mmhooks_without(*args: str, cwd: Path, hide: Sequence[str] = ()) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``python -m mmhooks ARGS`` with ``hide`` uninstallable, and its wall time in seconds."""
+    env = dict(os.environ, MMHOOKS_TEST_HIDE=",".join(hide))
+    env["PYTHONPATH"] = os.pathsep.join([str(cwd), env.get("PYTHONPATH", "")])
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", WITHOUT, *args], cwd=cwd, env=env, capture_output=True,
+                            text=True, timeout=120)
+    return result, time.perf_counter() - start
+
+
+EARLY_ERRORS = {
+    "missing-config-file": (["train", "absent.py"], "error: absent.py: got 'absent.py'; expected an existing "
+                            "config file."),
+    "missing-config-file-test": (["test", "absent.py", "x.pth"], "error: absent.py: got 'absent.py'; expected an "
+                                 "existing config file."),
+    "config-syntax-error": (["train", "broken.py"], "error: {root}/broken.py:1: got 'train_cfg = dict(max_epochs=1'"),
+    "cfg-option-without-value": (["train", "tiny.py", "--cfg-options", "train_cfg.max_epochs"],
+                                 "error: train_cfg.max_epochs: got 'train_cfg.max_epochs'; expected a --cfg-options "
+                                 "item of the form KEY=VALUE."),
+    "missing-checkpoint": (["test", "tiny.py", "absent.pth", "--work-dir", "early"],
+                           "error: load_from: got 'absent.pth'; expected an existing checkpoint file."),
+    "missing-resume-checkpoint": (["train", "tiny.py", "--work-dir", "early", "--resume", "absent.pth"],
+                                  "error: resume: got 'absent.pth'; expected an existing checkpoint file."),
+}
+
+
+@pytest.fixture(scope="module")
+def no_test_set(project: Path) -> Path:
+    """A config without test_dataloader, test_evaluator and test_cfg, and a file to pass as its checkpoint."""
+    (project / "no_test_set.py").write_text(textwrap.dedent("""
+        _base_ = ["./tiny.py"]
+        test_dataloader = None
+        test_evaluator = None
+        test_cfg = None
+    """))
+    (project / "weights.pth").write_bytes(b"not read: the config is refused first")
+    return project / "no_test_set.py"
+
+
+EARLY_ERRORS["test-without-test-set"] = (
+    ["test", "no_test_set.py", "weights.pth", "--work-dir", "early"],
+    "error: test_dataloader: got None; expected a test set to run 'mmhooks test' on (test_dataloader, "
+    "test_evaluator and test_cfg). Fix: add them to the config; to test on the validation set write "
+    "test_dataloader = val_dataloader, test_evaluator = val_evaluator, test_cfg = dict().")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args, expected", list(EARLY_ERRORS.values()), ids=list(EARLY_ERRORS))
+def test_errors_that_need_no_torch_come_before_importing_it(project: Path, no_test_set: Path, args: list[str],
+                                                            expected: str) -> None:
+    result, seconds = mmhooks_without(*args, cwd=project)
+    assert result.stdout.splitlines()[-1] == "EXIT 2 TORCH False", result.stderr
+    (line,) = error_lines(result)
+    assert line.startswith(expected.replace("{root}", str(project)))
+    assert not (project / "early").exists()
+    assert seconds < 1.0  # seconds of torch and Lightning imports before the answer, until now
+
+
+# ----------------------------------------------------------------------------- missing optional packages
+@pytest.fixture(scope="module")
+def without_tensorboard(project: Path) -> subprocess.CompletedProcess[str]:
+    """Train a config that logs to TensorBoard (and names mmdet as its scope) with neither package installed."""
+    (project / "tensorboard_cfg.py").write_text(textwrap.dedent("""
+        _base_ = ["./tiny.py"]
+        default_scope = "mmdet"
+        visualizer = dict(type="Visualizer",
+                          vis_backends=[dict(type="LocalVisBackend"), dict(type="TensorboardVisBackend")])
+    """))
+    result, _ = mmhooks_without("train", "tensorboard_cfg.py", "--work-dir", "no_tensorboard", cwd=project,
+                                hide=["tensorboard", "mmdet"])
+    return result
+
+
+@pytest.mark.slow
+def test_missing_tensorboard_fails_first_with_the_install_command(project: Path, without_tensorboard) -> None:
+    assert without_tensorboard.stdout.splitlines()[-1] == "EXIT 2 TORCH False"
+    assert error_lines(without_tensorboard) == [
+        "error: visualizer.vis_backends[1].type: got 'TensorboardVisBackend'; expected a backend whose package is "
+        "installed (TensorboardVisBackend needs 'tensorboard'). Fix: pip install tensorboard, or remove it from "
+        "visualizer.vis_backends."]
+    assert not (project / "no_tensorboard").exists()  # before: the log and the config dump were already written
+
+
+@pytest.mark.slow
+def test_missing_scope_package_warns_with_the_install_command(without_tensorboard) -> None:
+    # MMEngine also warns (and goes on) when the default_scope's package does not import.
+    assert without_tensorboard.stderr.splitlines()[0] == (
+        "warning: default_scope: 'mmdet' is not installed, so the classes it registers cannot be built. "
+        "Fix: pip install mmdet (or mim install mmdet).")
+
+
+NEEDS_OPENCV_HOOK = """
+from mmhooks.hooks import Hook
+from mmhooks.registry import HOOKS
+
+
+@HOOKS.register_module()
+class DrawHook(Hook):
+    def before_train(self, runner):
+        import cv2  # an optional package that only this hook needs
+"""
+
+
+@pytest.mark.slow
+def test_package_missing_during_the_run_gets_the_install_command(project: Path) -> None:
+    (project / "draw_hook.py").write_text(NEEDS_OPENCV_HOOK)
+    (project / "draw.py").write_text(textwrap.dedent("""
+        _base_ = ["./tiny.py"]
+        custom_imports = dict(imports=["mmhooks.testing.examples", "draw_hook"], allow_failed_imports=False)
+        custom_hooks = [dict(type="DrawHook")]
+    """))
+    result, _ = mmhooks_without("train", "draw.py", "--work-dir", "draw_run", cwd=project, hide=["cv2"])
+    assert result.stdout.splitlines()[-1] == "EXIT 1 TORCH True"
+    assert error_lines(result) == [
+        "error: HookError: DrawHook.before_train raised ModuleNotFoundError: import of cv2 halted; None in "
+        "sys.modules. Fix: install the package that provides 'cv2': pip install opencv-python-headless"]

@@ -14,5 +14,14 @@ val_dataloader = dict(
     sampler=dict(type="DefaultSampler", shuffle=False),
     collate_fn=dict(type="default_collate"),
 )
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    dataset=dict(type="SyntheticImages", num_samples=128, seed=2),  # held out: neither trained on nor validated
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    collate_fn=dict(type="default_collate"),
+)
 val_evaluator = dict(type="TopOneAccuracy")
+test_evaluator = val_evaluator
 val_cfg = dict()
+test_cfg = dict()
