@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.optim import Optimizer
 
-from mmhooks.errors import ConfigError, check_choice
+from mmhooks.errors import ConfigError, check_choice, check_keys, join_path
 from mmhooks.registry import OPTIM_WRAPPERS
 
 __all__ = ["OptimWrapper", "ScalarSink"]
@@ -67,11 +67,14 @@ def _parse_clip_grad(clip_grad: Mapping[str, Any], where: str) -> tuple[Callable
     clip_func, log_name = _CLIP_FUNCTIONS[clip_type]
     accepted, required = _clip_arguments(clip_func)
     for key, value in kwargs.items():
-        if key not in accepted:
+        other = next((name for name, (func, _) in _CLIP_FUNCTIONS.items()
+                      if name != clip_type and key in _clip_arguments(func)[0]), None)
+        if key not in accepted and other is not None:  # an argument of the other clipping mode
             raise ConfigError(
                 f"clip_grad.{key}", value, f"an argument of {clip_func.__name__} ({', '.join(accepted)})",
-                "delete it, or set clip_grad.type to the clipping mode it belongs to.", where,
+                f"set clip_grad.type={other!r} to clip by {other}, or delete {key}.", where,
             )
+    check_keys(join_path(where, "clip_grad"), kwargs, accepted, what=f"an argument of {clip_func.__name__}")
     for key in required:
         if key not in kwargs:
             raise ConfigError(

@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Union
 
-from mmhooks.errors import ConfigError, closest, join_path
+from mmhooks.errors import ConfigError, check_keys, join_path
 from mmhooks.optim.scheduler.param_scheduler import OptimizerLike
 from mmhooks.registry import PARAM_SCHEDULERS
 
@@ -96,11 +96,7 @@ def build_param_schedulers(
     wrappers = dict(optim_wrapper.items())
     keyed = isinstance(cfg, Mapping) and "type" not in cfg
     if keyed:
-        for name, value in cfg.items():
-            if name not in wrappers:
-                near = closest(name, wrappers)
-                fix = f"rename it to {near!r}." if near else "delete it."
-                raise ConfigError(name, value, f"an optimizer name ({', '.join(sorted(wrappers))})", fix, path)
+        check_keys(path, cfg, wrappers, what="an optimizer name")
     built: dict[str, list[Any]] = {}
     for name, wrapper in wrappers.items():
         if not keyed:
@@ -171,11 +167,7 @@ def _build_one(cfg: Mapping[str, Any], wrapper: OptimizerLike, path: str, limits
         raise ConfigError("optimizer", args["optimizer"], "no optimizer key (the optimizer wrapper is passed in)",
                           "delete it.", path)
     if not open_ended:
-        for key, value in args.items():
-            if key not in accepted:
-                near = closest(key, accepted)
-                fix = f"rename it to {near!r}." if near else "delete it."
-                raise ConfigError(key, value, f"an argument of {name} ({', '.join(accepted)})", fix, path)
+        check_keys(path, args, accepted, what=f"an argument of {name}")
     for key in required:
         if key not in args:
             raise ConfigError(key, MISSING, f"a value ({name} requires {key})", f"add {key}=... to {path}.", path)
