@@ -128,6 +128,9 @@ def build_optim_wrapper(model: nn.Module, cfg: Any, path: str = "optim_wrapper")
             "", cfg, "an OptimWrapper or a dict such as dict(optimizer=dict(type='SGD', lr=0.01))",
             "wrap the optimizer config in dict(optimizer=...).", path,
         )
+    from mmhooks.optim.optimizer.checks import check_optim_wrapper_cfg
+
+    check_optim_wrapper_cfg(cfg, path)  # names, arguments and values, before anything is built
     cfg = {key: value for key, value in cfg.items()}  # plain dict; Config objects read the same
     optimizer = cfg.get("optimizer")
     if isinstance(optimizer, torch.optim.Optimizer):

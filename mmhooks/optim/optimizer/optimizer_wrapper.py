@@ -81,7 +81,25 @@ def _parse_clip_grad(clip_grad: Mapping[str, Any], where: str) -> tuple[Callable
                 f"clip_grad.{key}", None, f"a number for clip_grad type {clip_type!r}",
                 f"add {key}=... to clip_grad.", where,
             )
+    for key in ("max_norm", "norm_type", "clip_value"):
+        if key in kwargs and not _is_float_like(kwargs[key]):
+            raise ConfigError(f"clip_grad.{key}", kwargs[key], "a number", f"write e.g. {key}=1.0.", where)
     return clip_func, log_name, kwargs
+
+
+def _is_float_like(value: object) -> bool:
+    """A number, or a string ``float()`` reads (torch converts ``max_norm``/``norm_type`` with ``float``)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float, torch.Tensor)):
+        return True
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return False
 
 
 def _has_batch_norm(model: nn.Module) -> bool:
