@@ -102,6 +102,16 @@ def _is_float_like(value: object) -> bool:
     return False
 
 
+def _current_message_hub() -> ScalarSink | None:
+    """The most recent MessageHub, as MMEngine's wrapper takes at construction; ``None`` if none exists."""
+    from mmhooks.logging.message_hub import MessageHub
+
+    try:
+        return MessageHub.get_current_instance()
+    except RuntimeError:  # no hub yet: mmhooks does not create one behind the user's back
+        return None
+
+
 def _has_batch_norm(model: nn.Module) -> bool:
     """Whether ``model`` holds a batch-norm layer (accumulation changes its statistics)."""
     return any(isinstance(module, _BatchNorm) for module in model.modules())
@@ -127,7 +137,9 @@ class OptimWrapper:
 
     Attributes:
         message_hub: Receives ``train/grad_norm`` (or ``train/grad_value``)
-            after each clip; ``None`` drops the value. Set by the runner.
+            after each clip; ``None`` drops the value. As in MMEngine it is
+            the current :class:`~mmhooks.logging.MessageHub` when the wrapper
+            is built (``None`` if there is none yet); the runner sets its own.
         backward_fn: Called as ``backward_fn(loss, **kwargs)`` instead of
             ``loss.backward(**kwargs)`` when set; the Lightning backend sets it
             to ``LightningModule.manual_backward``.
@@ -145,10 +157,10 @@ class OptimWrapper:
         :meth:`initialize_count_status`.
 
     MMEngine parity:
-        The message hub is an attribute rather than the process-wide current
-        instance, because mmhooks keeps no global singletons. ``clip_grad``
-        keys are checked when the wrapper is built, not at the first step, and
-        the caller's dict is not modified.
+        Without any message hub, none is created (MMEngine creates one named
+        ``'mmengine'``). ``clip_grad`` keys and values are checked when the
+        wrapper is built, not at the first step, and the caller's dict is not
+        modified.
 
     Example:
         >>> model = torch.nn.Linear(2, 1)
@@ -180,7 +192,7 @@ class OptimWrapper:
         self.grad_name = "grad_norm"
         if clip_grad is not None:
             self.clip_func, self.grad_name, self.clip_grad_kwargs = _parse_clip_grad(clip_grad, where)
-        self.message_hub: ScalarSink | None = None
+        self.message_hub: ScalarSink | None = _current_message_hub()
         self.backward_fn: Callable[..., Any] | None = None
         self.sync_model: Any = None
         self._inner_count = 0
