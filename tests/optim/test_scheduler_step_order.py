@@ -253,3 +253,56 @@ def test_the_counting_step_keeps_no_strong_reference_to_the_optimizer() -> None:
     del optimizer
     gc.collect()
     assert ref() is None
+
+
+# ------------------------------------------------------------------ whole runs: MMEngine's Runner and mmhooks'
+def run_and_collect(side: str, accumulative_counts: int, work_dir: str) -> list[str]:
+    import uuid
+
+    from torch.nn import functional as F
+    from torch.utils.data import DataLoader, TensorDataset
+
+    if side == "mm":
+        from mmengine.model import BaseModel
+        from mmengine.runner import Runner
+
+        extra: dict[str, Any] = {}
+    else:
+        from mmhooks.model import BaseModel  # type: ignore[assignment]
+        from mmhooks.runner import Runner  # type: ignore[assignment]
+
+        extra = dict(trainer=dict(enable_progress_bar=False))
+
+    class Toy(BaseModel):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(4, 2)
+
+        def forward(self, inputs: Any, targets: Any = None, mode: str = "tensor") -> Any:
+            out = self.layer(inputs)
+            return {"loss": F.mse_loss(out, targets)} if mode == "loss" else out
+
+    torch.manual_seed(0)
+    data = TensorDataset(torch.randn(12, 4), torch.randn(12, 2))
+    cfg = dict(
+        experiment_name=f"step-order-{uuid.uuid4().hex}",
+        train_cfg=dict(by_epoch=True, max_epochs=2),
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1, momentum=0.9), accumulative_counts=accumulative_counts),
+        param_scheduler=[dict(type="LinearLR", start_factor=0.2, by_epoch=False, end=4),
+                         dict(type="StepLR", step_size=1, by_epoch=True)],
+        default_hooks=dict(checkpoint=None, logger=None),
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        Runner(model=Toy(), work_dir=work_dir, train_dataloader=DataLoader(data, batch_size=4), **cfg, **extra).train()
+    return kinds_of(record)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("accumulative_counts", "expected"), [(1, []), (2, ["before"])],
+                         ids=["every-iteration", "accumulation"])
+def test_a_run_warns_exactly_when_mmengine_s_run_does(accumulative_counts: int, expected: list[str],
+                                                     tmp_path: Any) -> None:
+    # With accumulation the first iteration only accumulates, and MMEngine warns once; so does mmhooks.
+    assert run_and_collect("mm", accumulative_counts, str(tmp_path / "mm")) == expected
+    assert run_and_collect("ours", accumulative_counts, str(tmp_path / "ours")) == expected
