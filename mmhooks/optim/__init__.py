@@ -22,11 +22,14 @@ _MODULES = {
     "TORCH_OPTIMIZERS": _OPTIMIZER,
     "auto_scale_lr": _OPTIMIZER,
     "build_optim_wrapper": _OPTIMIZER,
+    "check_optim_wrapper_cfg": _OPTIMIZER,
+    "check_optimizer_cfg": _OPTIMIZER,
     "register_torch_optimizers": _OPTIMIZER,
 }
 _OPTIMIZER_MODULES = (
     "mmhooks.optim.optimizer.amp_optimizer_wrapper",
     "mmhooks.optim.optimizer.builder",
+    "mmhooks.optim.optimizer.checks",
     "mmhooks.optim.optimizer.default_constructor",
     "mmhooks.optim.optimizer.optimizer_wrapper",
 )

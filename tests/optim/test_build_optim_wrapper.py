@@ -60,6 +60,13 @@ PARAMWISE = {
         bias_lr_mult=2.0, bias_decay_mult=0.5, norm_decay_mult=0.0, dwconv_decay_mult=0.1, flat_decay_mult=0.3
     ),
     "flat-only": dict(flat_decay_mult=0.0),
+    "bias-decay-only": dict(bias_decay_mult=0.0),
+    "dwconv-only": dict(dwconv_decay_mult=0.5),
+    "norm-and-flat": dict(norm_decay_mult=0.5, flat_decay_mult=0.0),
+    "custom-keys-extra-settings": dict(
+        custom_keys={"head": dict(lr_mult=0.5, momentum=0.5), "backbone.0": dict(decay_mult=2.0, dampening=0.1)},
+        dwconv_decay_mult=0.0,
+    ),
     "custom-keys": dict(
         custom_keys={
             "backbone": dict(lr_mult=0.1),

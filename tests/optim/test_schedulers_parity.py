@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import mmhooks.optim.scheduler as ours
+from mmhooks.optim.scheduler import INF
 
 mmengine_scheduler = pytest.importorskip("mmengine.optim.scheduler")
 
@@ -288,16 +289,20 @@ def test_resume_mid_run_matches_uninterrupted_mmengine(setup: str, kind: str) ->
     assert resumed[0].get_last_value() == mm_scheds[0].get_last_value()
 
 
-def test_state_dict_holds_progress_only() -> None:
-    scheduler = ours.OneCycleLR(make_optimizer("sgd"), eta_max=0.1, total_steps=10, by_epoch=False)
+def test_state_dict_holds_progress_and_hyper_parameters() -> None:
+    optimizer = make_optimizer("sgd")
+    scheduler = ours.OneCycleLR(optimizer, eta_max=0.1, total_steps=10, by_epoch=False)
+    optimizer.step()
     scheduler.step()
-    assert scheduler.state_dict() == {
+    state = scheduler.state_dict()
+    assert {key: state[key] for key in ("version", "_global_step", "last_step", "base_values", "_last_value")} == {
         "version": 1,
         "_global_step": 1,
         "last_step": 1,
         "base_values": [0.004],
         "_last_value": [pytest.approx(0.052)],  # half way up the cosine
     }
+    assert (state["eta_max"], state["total_steps"], state["anneal_strategy"], state["end"]) == (0.1, 10, "cos", INF)
 
 
 def test_mmengine_scheduler_state_loads_into_mmhooks() -> None:

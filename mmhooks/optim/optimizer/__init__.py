@@ -9,6 +9,7 @@ from mmhooks.optim.optimizer.builder import (
     build_optim_wrapper,
     register_torch_optimizers,
 )
+from mmhooks.optim.optimizer.checks import check_optim_wrapper_cfg, check_optimizer_cfg
 from mmhooks.optim.optimizer.default_constructor import DefaultOptimWrapperConstructor
 from mmhooks.optim.optimizer.optimizer_wrapper import OptimWrapper
 from mmhooks.optim.optimizer.optimizer_wrapper_dict import OptimWrapperDict
@@ -21,5 +22,7 @@ __all__ = [
     "TORCH_OPTIMIZERS",
     "auto_scale_lr",
     "build_optim_wrapper",
+    "check_optim_wrapper_cfg",
+    "check_optimizer_cfg",
     "register_torch_optimizers",
 ]

@@ -93,7 +93,8 @@ class AmpOptimWrapper(OptimWrapper):
         'bf16-mixed'
     """
 
-    valid_dtypes = _VALID_DTYPES
+    #: MMEngine's tuple, in MMEngine's order.
+    valid_dtypes = ("float16", "bfloat16", "float32", "float64")
 
     def __init__(
         self,

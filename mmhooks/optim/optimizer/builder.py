@@ -16,7 +16,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from mmhooks.errors import ConfigError, closest, join_path
+from mmhooks.errors import ConfigError, check_keys, join_path
 from mmhooks.optim.optimizer.optimizer_wrapper import OptimWrapper
 from mmhooks.optim.optimizer.optimizer_wrapper_dict import OptimWrapperDict
 from mmhooks.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
@@ -72,11 +72,7 @@ def _check_wrapper_arguments(cfg: Mapping[str, Any], path: str) -> None:
     accepted.discard("self")
     accepted.update(_BUILDER_KEYS)
     accepted.add("type")
-    for key, value in cfg.items():
-        if key not in accepted:
-            near = closest(key, accepted)
-            fix = f"rename it to {near!r}." if near else "delete it."
-            raise ConfigError(key, value, f"an optim_wrapper key ({', '.join(sorted(accepted))})", fix, path)
+    check_keys(path, cfg, accepted, what="an optim_wrapper key")
 
 
 def _build_from_constructor(model: nn.Module, cfg: dict[str, Any], path: str) -> OptimWrapper:
@@ -132,6 +128,9 @@ def build_optim_wrapper(model: nn.Module, cfg: Any, path: str = "optim_wrapper")
             "", cfg, "an OptimWrapper or a dict such as dict(optimizer=dict(type='SGD', lr=0.01))",
             "wrap the optimizer config in dict(optimizer=...).", path,
         )
+    from mmhooks.optim.optimizer.checks import check_optim_wrapper_cfg
+
+    check_optim_wrapper_cfg(cfg, path)  # names, arguments and values, before anything is built
     cfg = {key: value for key, value in cfg.items()}  # plain dict; Config objects read the same
     optimizer = cfg.get("optimizer")
     if isinstance(optimizer, torch.optim.Optimizer):
@@ -194,11 +193,7 @@ def auto_scale_lr(
     """
     if auto_scale_lr_cfg is None:
         return None
-    for key, value in auto_scale_lr_cfg.items():
-        if key not in _AUTO_SCALE_LR_KEYS:
-            near = closest(key, _AUTO_SCALE_LR_KEYS)
-            fix = f"rename it to {near!r}." if near else "delete it."
-            raise ConfigError(key, value, f"an auto_scale_lr key ({', '.join(_AUTO_SCALE_LR_KEYS)})", fix, path)
+    check_keys(path, auto_scale_lr_cfg, _AUTO_SCALE_LR_KEYS, what="an auto_scale_lr key")
     if not auto_scale_lr_cfg.get("enable", False):
         return None
     base_batch_size = auto_scale_lr_cfg.get("base_batch_size")

@@ -11,17 +11,17 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from mmhooks.errors import ConfigError, closest, join_path
+from mmhooks.errors import ConfigError, check_keys, join_path
 from mmhooks.optim.optimizer.optimizer_wrapper import OptimWrapper
 from mmhooks.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
-__all__ = ["DefaultOptimWrapperConstructor", "PARAMWISE_KEYS"]
+__all__ = ["DefaultOptimWrapperConstructor", "PARAMWISE_KEYS", "check_paramwise_cfg"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,89 @@ _DECAY_KEYS = ("bias_decay_mult", "dwconv_decay_mult", "norm_decay_mult")
 _NORM_TYPES = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 # mmcv's deformable convolutions, recognised by class name so mmcv is never imported.
 _DCN_CLASS_NAMES = frozenset({"DeformConv2d", "ModulatedDeformConv2d"})
+
+
+# ``paramwise_cfg`` keys whose value multiplies the base lr or weight decay.
+_MULTIPLIER_KEYS = ("bias_decay_mult", "bias_lr_mult", "dcn_offset_lr_mult", "dwconv_decay_mult", "flat_decay_mult",
+                    "norm_decay_mult")
+_LR_KEYS = ("bias_lr_mult", "dcn_offset_lr_mult")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_paramwise_cfg(
+    paramwise_cfg: Any,
+    optimizer_cfg: Mapping[str, Any],
+    accepted: tuple[str, ...] | None = PARAMWISE_KEYS,
+) -> None:
+    """Check a ``paramwise_cfg`` before any model is seen; errors are located below ``paramwise_cfg``.
+
+    Args:
+        paramwise_cfg: The config, ``None`` or a dict.
+        optimizer_cfg: The optimizer config, whose ``lr`` and ``weight_decay``
+            the multipliers scale.
+        accepted: The keys accepted; ``None`` accepts any (a constructor
+            subclass with keys of its own); the base keys are type-checked
+            either way.
+
+    Raises:
+        ConfigError: An unknown key, a multiplier that is not a number,
+            ``bypass_duplicate`` not a bool, ``custom_keys`` not a dict of dicts
+            of numbers, or a multiplier of an unset ``lr``/``weight_decay``.
+
+    Example:
+        >>> check_paramwise_cfg(dict(norm_decay=0.0), dict(type="SGD", lr=0.1, weight_decay=1e-4))
+        Traceback (most recent call last):
+        ...
+        mmhooks.errors.ConfigError: paramwise_cfg.norm_decay: got 0.0; expected a paramwise_cfg key (bias_decay_mult, bias_lr_mult, bypass_duplicate, custom_keys, dcn_offset_lr_mult, dwconv_decay_mult, flat_decay_mult, norm_decay_mult). Fix: rename it to 'norm_decay_mult'.
+    """
+    where = "paramwise_cfg"
+    if paramwise_cfg is None:
+        return
+    if not isinstance(paramwise_cfg, Mapping):
+        raise ConfigError(where, paramwise_cfg, "None or a dict", "pass dict(custom_keys=..., ...).")
+    if accepted is not None:
+        check_keys(where, paramwise_cfg, accepted, what="a paramwise_cfg key")
+    for key in _MULTIPLIER_KEYS:
+        value = paramwise_cfg.get(key)
+        if value is not None and not _is_number(value):
+            raise ConfigError(key, value, "a number (a multiplier)", f"write e.g. {key}=0.0.", where)
+    bypass = paramwise_cfg.get("bypass_duplicate", False)
+    if not isinstance(bypass, bool):
+        raise ConfigError("bypass_duplicate", bypass, "True or False", "write bypass_duplicate=True.", where)
+    custom_keys = paramwise_cfg.get("custom_keys", {})
+    if not isinstance(custom_keys, Mapping):
+        raise ConfigError(
+            "custom_keys", custom_keys, "a dict of {name substring: dict(lr_mult=..., decay_mult=...)}",
+            "write custom_keys={'backbone': dict(lr_mult=0.1)}.", where,
+        )
+    for name, rule in custom_keys.items():
+        rule_path = join_path(join_path(where, "custom_keys"), name)
+        if not isinstance(rule, Mapping):
+            raise ConfigError(
+                name, rule, "a dict such as dict(lr_mult=0.1, decay_mult=1.0)",
+                f"write {name!r}: dict(lr_mult={rule!r}).", join_path(where, "custom_keys"),
+            )
+        for mult in ("lr_mult", "decay_mult"):
+            if mult in rule and not _is_number(rule[mult]):
+                raise ConfigError(mult, rule[mult], "a number (a multiplier)", f"write {mult}=1.0.", rule_path)
+        if "decay_mult" in rule:
+            _require_base(optimizer_cfg, "weight_decay", join_path(rule_path, "decay_mult"))
+    for key in _DECAY_KEYS:
+        if key in paramwise_cfg:
+            _require_base(optimizer_cfg, "weight_decay", f"{where}.{key}")
+    if any(paramwise_cfg.get(key) is not None for key in _LR_KEYS) or custom_keys:
+        _require_base(optimizer_cfg, "lr", where)
+
+
+def _require_base(optimizer_cfg: Mapping[str, Any], name: str, user: str) -> None:
+    if optimizer_cfg.get(name) is None:
+        raise ConfigError(
+            name, None, f"a number, because {user} multiplies it", f"set optimizer.{name}, or remove {user}.",
+            "optimizer",
+        )
 
 
 def _is_dcn(module: nn.Module) -> bool:
@@ -66,15 +149,24 @@ class DefaultOptimWrapperConstructor:
             to the offset convs of mmcv deformable convolutions; and
             ``bypass_duplicate`` skips parameters shared with an earlier group.
 
+    Subclasses:
+        A subclass may read ``paramwise_cfg`` keys of its own (a layer-wise
+        lr decay constructor's ``layer_decay_rate``...), so only this class
+        rejects keys outside :data:`PARAMWISE_KEYS`. A subclass that wants
+        its keys checked too sets ``paramwise_keys`` to every key it reads.
+        The base keys are type-checked either way.
+
     Raises:
-        ConfigError: Missing ``optimizer``, an unknown ``paramwise_cfg`` key, a
+        ConfigError: Missing ``optimizer``, an unknown ``paramwise_cfg`` key
+            (this class only), a multiplier that is not a number, a
             ``custom_keys`` that is not a dict of dicts, or a decay multiplier
             without the optimizer's ``weight_decay`` (lr multipliers need ``lr``).
 
     MMEngine parity:
         Key paths are relative to the wrapper config (``optimizer.type``,
         ``paramwise_cfg.lr_mult``); :func:`build_optim_wrapper` prefixes
-        them. Unknown ``paramwise_cfg`` keys are errors (MMEngine ignores them).
+        them. Unknown ``paramwise_cfg`` keys are errors for this class
+        (MMEngine ignores them).
 
     Example:
         >>> import torch
@@ -84,6 +176,14 @@ class DefaultOptimWrapperConstructor:
         >>> [group["weight_decay"] for group in build(model).optimizer.param_groups]
         [0.0001, 0.0001, 0.0, 0.0]
     """
+
+    #: The ``paramwise_cfg`` keys accepted, or ``None`` for "any" (the default of subclasses).
+    paramwise_keys: ClassVar[tuple[str, ...] | None] = PARAMWISE_KEYS
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "paramwise_keys" not in vars(cls):
+            cls.paramwise_keys = None  # a subclass may read keys of its own
 
     def __init__(self, optim_wrapper_cfg: Mapping[str, Any], paramwise_cfg: Mapping[str, Any] | None = None) -> None:
         if not isinstance(optim_wrapper_cfg, Mapping):
@@ -105,40 +205,7 @@ class DefaultOptimWrapperConstructor:
 
     def _validate_cfg(self) -> None:
         """Check ``paramwise_cfg`` against the optimizer config before any parameter is seen."""
-        cfg = self.paramwise_cfg
-        if not isinstance(cfg, Mapping):
-            raise ConfigError("paramwise_cfg", cfg, "None or a dict", "pass dict(custom_keys=..., ...).")
-        for key, value in cfg.items():
-            if key not in PARAMWISE_KEYS:
-                near = closest(key, PARAMWISE_KEYS)
-                fix = f"rename it to {near!r}." if near else "delete it."
-                raise ConfigError(key, value, f"a paramwise_cfg key ({', '.join(PARAMWISE_KEYS)})", fix, "paramwise_cfg")
-        custom_keys = cfg.get("custom_keys", {})
-        if not isinstance(custom_keys, Mapping):
-            raise ConfigError(
-                "custom_keys", custom_keys, "a dict of {name substring: dict(lr_mult=..., decay_mult=...)}",
-                "write custom_keys={'backbone': dict(lr_mult=0.1)}.", "paramwise_cfg",
-            )
-        for name, rule in custom_keys.items():
-            if not isinstance(rule, Mapping):
-                raise ConfigError(
-                    name, rule, "a dict such as dict(lr_mult=0.1, decay_mult=1.0)",
-                    f"write {name!r}: dict(lr_mult={rule!r}).", "paramwise_cfg.custom_keys",
-                )
-            if "decay_mult" in rule:
-                self._require_base("weight_decay", join_path(join_path("paramwise_cfg.custom_keys", name), "decay_mult"))
-        for key in _DECAY_KEYS:
-            if key in cfg:
-                self._require_base("weight_decay", f"paramwise_cfg.{key}")
-        if cfg.get("bias_lr_mult") is not None or cfg.get("dcn_offset_lr_mult") is not None or custom_keys:
-            self._require_base("lr", "paramwise_cfg")
-
-    def _require_base(self, name: str, user: str) -> None:
-        if self.optimizer_cfg.get(name) is None:
-            raise ConfigError(
-                name, None, f"a number, because {user} multiplies it",
-                f"set optimizer.{name}, or remove {user}.", "optimizer",
-            )
+        check_paramwise_cfg(self.paramwise_cfg, self.optimizer_cfg, type(self).paramwise_keys)
 
     # ------------------------------------------------------------------ parameter groups
     def add_params(

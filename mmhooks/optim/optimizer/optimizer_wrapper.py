@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.optim import Optimizer
 
-from mmhooks.errors import ConfigError, check_choice
+from mmhooks.errors import ConfigError, check_choice, check_keys, join_path
 from mmhooks.registry import OPTIM_WRAPPERS
 
 __all__ = ["OptimWrapper", "ScalarSink"]
@@ -67,18 +67,49 @@ def _parse_clip_grad(clip_grad: Mapping[str, Any], where: str) -> tuple[Callable
     clip_func, log_name = _CLIP_FUNCTIONS[clip_type]
     accepted, required = _clip_arguments(clip_func)
     for key, value in kwargs.items():
-        if key not in accepted:
+        other = next((name for name, (func, _) in _CLIP_FUNCTIONS.items()
+                      if name != clip_type and key in _clip_arguments(func)[0]), None)
+        if key not in accepted and other is not None:  # an argument of the other clipping mode
             raise ConfigError(
                 f"clip_grad.{key}", value, f"an argument of {clip_func.__name__} ({', '.join(accepted)})",
-                "delete it, or set clip_grad.type to the clipping mode it belongs to.", where,
+                f"set clip_grad.type={other!r} to clip by {other}, or delete {key}.", where,
             )
+    check_keys(join_path(where, "clip_grad"), kwargs, accepted, what=f"an argument of {clip_func.__name__}")
     for key in required:
         if key not in kwargs:
             raise ConfigError(
                 f"clip_grad.{key}", None, f"a number for clip_grad type {clip_type!r}",
                 f"add {key}=... to clip_grad.", where,
             )
+    for key in ("max_norm", "norm_type", "clip_value"):
+        if key in kwargs and not _is_float_like(kwargs[key]):
+            raise ConfigError(f"clip_grad.{key}", kwargs[key], "a number", f"write e.g. {key}=1.0.", where)
     return clip_func, log_name, kwargs
+
+
+def _is_float_like(value: object) -> bool:
+    """A number, or a string ``float()`` reads (torch converts ``max_norm``/``norm_type`` with ``float``)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float, torch.Tensor)):
+        return True
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def _current_message_hub() -> ScalarSink | None:
+    """The most recent MessageHub, as MMEngine's wrapper takes at construction; ``None`` if none exists."""
+    from mmhooks.logging.message_hub import MessageHub
+
+    try:
+        return MessageHub.get_current_instance()
+    except RuntimeError:  # no hub yet: mmhooks does not create one behind the user's back
+        return None
 
 
 def _has_batch_norm(model: nn.Module) -> bool:
@@ -106,7 +137,9 @@ class OptimWrapper:
 
     Attributes:
         message_hub: Receives ``train/grad_norm`` (or ``train/grad_value``)
-            after each clip; ``None`` drops the value. Set by the runner.
+            after each clip; ``None`` drops the value. As in MMEngine it is
+            the current :class:`~mmhooks.logging.MessageHub` when the wrapper
+            is built (``None`` if there is none yet); the runner sets its own.
         backward_fn: Called as ``backward_fn(loss, **kwargs)`` instead of
             ``loss.backward(**kwargs)`` when set; the Lightning backend sets it
             to ``LightningModule.manual_backward``.
@@ -124,10 +157,10 @@ class OptimWrapper:
         :meth:`initialize_count_status`.
 
     MMEngine parity:
-        The message hub is an attribute rather than the process-wide current
-        instance, because mmhooks keeps no global singletons. ``clip_grad``
-        keys are checked when the wrapper is built, not at the first step, and
-        the caller's dict is not modified.
+        Without any message hub, none is created (MMEngine creates one named
+        ``'mmengine'``). ``clip_grad`` keys and values are checked when the
+        wrapper is built, not at the first step, and the caller's dict is not
+        modified.
 
     Example:
         >>> model = torch.nn.Linear(2, 1)
@@ -159,7 +192,7 @@ class OptimWrapper:
         self.grad_name = "grad_norm"
         if clip_grad is not None:
             self.clip_func, self.grad_name, self.clip_grad_kwargs = _parse_clip_grad(clip_grad, where)
-        self.message_hub: ScalarSink | None = None
+        self.message_hub: ScalarSink | None = _current_message_hub()
         self.backward_fn: Callable[..., Any] | None = None
         self.sync_model: Any = None
         self._inner_count = 0

@@ -76,8 +76,8 @@ class OptimWrapperDict(OptimWrapper):
         for wrapper in self.optim_wrappers.values():
             wrapper.zero_grad()
 
-    def initialize_count_status(self, model: nn.Module, init_counts: int, max_counts: int) -> None:
-        """Does nothing: only the model knows which entry each iteration uses."""
+    def initialize_count_status(self, model: nn.Module, cur_iter: int, max_iters: int) -> None:
+        """Does nothing: only the model knows which entry each iteration uses (MMEngine's argument names)."""
 
     # -- settings forwarded to every entry
     @property

@@ -7,6 +7,7 @@ MMEngine name, with MMEngine's constructor arguments.
 from __future__ import annotations
 
 from mmhooks.optim.scheduler.builder import build_param_schedulers
+from mmhooks.optim.scheduler.checks import check_param_scheduler_cfg, check_param_scheduler_cfgs
 from mmhooks.optim.scheduler.constant import ConstantLR, ConstantMomentum, ConstantParamScheduler
 from mmhooks.optim.scheduler.cosine_annealing import (
     CosineAnnealingLR,
@@ -63,6 +64,8 @@ __all__ = [
     "StepParamScheduler",
     "_ParamScheduler",
     "build_param_schedulers",
+    "check_param_scheduler_cfg",
+    "check_param_scheduler_cfgs",
     "plot_schedule",
     "simulate_schedule",
 ]

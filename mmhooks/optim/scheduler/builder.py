@@ -12,11 +12,11 @@ with the number of batches per epoch. Every mistake raises
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Mapping
 from typing import Any, Union
 
-from mmhooks.errors import ConfigError, closest, join_path
+from mmhooks.errors import ConfigError, check_keys, join_path
+from mmhooks.optim.scheduler.checks import MISSING, check_param_scheduler_cfg, locate_scheduler_error
 from mmhooks.optim.scheduler.param_scheduler import OptimizerLike
 from mmhooks.registry import PARAM_SCHEDULERS
 
@@ -24,16 +24,6 @@ __all__ = ["ParamSchedulers", "build_param_schedulers", "is_scheduler"]
 
 #: What the Runner stores in ``runner.param_schedulers``.
 ParamSchedulers = Union[list[Any], dict[str, list[Any]]]
-
-
-class _Missing:
-    """Stands for an argument the config does not give (its repr reads well in messages)."""
-
-    def __repr__(self) -> str:
-        return "nothing"
-
-
-MISSING: Any = _Missing()
 
 
 def is_scheduler(obj: object) -> bool:
@@ -96,11 +86,7 @@ def build_param_schedulers(
     wrappers = dict(optim_wrapper.items())
     keyed = isinstance(cfg, Mapping) and "type" not in cfg
     if keyed:
-        for name, value in cfg.items():
-            if name not in wrappers:
-                near = closest(name, wrappers)
-                fix = f"rename it to {near!r}." if near else "delete it."
-                raise ConfigError(name, value, f"an optimizer name ({', '.join(sorted(wrappers))})", fix, path)
+        check_keys(path, cfg, wrappers, what="an optimizer name")
     built: dict[str, list[Any]] = {}
     for name, wrapper in wrappers.items():
         if not keyed:
@@ -142,20 +128,9 @@ def _build_list(cfg: Any, wrapper: OptimizerLike, path: str, limits: _Limits) ->
     return built
 
 
-def _constructor_args(cls: Any) -> tuple[list[str], list[str], bool]:
-    """(accepted keyword names, required names, takes ``**kwargs``) of ``cls`` after ``optimizer``."""
-    params = list(inspect.signature(cls).parameters.values())[1:]
-    named = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    required = [p.name for p in named if p.default is inspect.Parameter.empty]
-    open_ended = any(p.kind is p.VAR_KEYWORD for p in params)
-    return sorted(p.name for p in named), required, open_ended
-
-
 def _build_one(cfg: Mapping[str, Any], wrapper: OptimizerLike, path: str, limits: _Limits) -> Any:
+    check_param_scheduler_cfg(cfg, path)  # type, arguments and values, before anything is built
     args = copy.deepcopy(dict(cfg))
-    if "type" not in args:
-        raise ConfigError("type", MISSING, f"a registered {PARAM_SCHEDULERS.name} name",
-                          "add type='LinearLR' or another scheduler name.", path)
     cls = PARAM_SCHEDULERS.resolve_type(args.pop("type"), path)
     name = getattr(cls, "__name__", repr(cls))
     convert = bool(args.pop("convert_to_iter_based", False))
@@ -166,24 +141,8 @@ def _build_one(cfg: Mapping[str, Any], wrapper: OptimizerLike, path: str, limits
         default_end = limits.max_epochs if by_epoch else limits.max_iters
         if default_end is not None:
             args["end"] = default_end
-    accepted, required, open_ended = _constructor_args(cls)
-    if "optimizer" in args:
-        raise ConfigError("optimizer", args["optimizer"], "no optimizer key (the optimizer wrapper is passed in)",
-                          "delete it.", path)
-    if not open_ended:
-        for key, value in args.items():
-            if key not in accepted:
-                near = closest(key, accepted)
-                fix = f"rename it to {near!r}." if near else "delete it."
-                raise ConfigError(key, value, f"an argument of {name} ({', '.join(accepted)})", fix, path)
-    for key in required:
-        if key not in args:
-            raise ConfigError(key, MISSING, f"a value ({name} requires {key})", f"add {key}=... to {path}.", path)
     build = cls
     if convert:
-        if not by_epoch:
-            raise ConfigError("convert_to_iter_based", True, "by_epoch=True (only epoch-based configs convert)",
-                              "remove convert_to_iter_based, or by_epoch=False.", path)
         if limits.epoch_length is None:
             raise ConfigError("convert_to_iter_based", True, "a known epoch length (batches per epoch)",
                               "pass epoch_length (the train dataloader length).", path)
@@ -195,6 +154,4 @@ def _build_one(cfg: Mapping[str, Any], wrapper: OptimizerLike, path: str, limits
     try:
         return build(wrapper, **args)
     except ConfigError as err:
-        if err.where in ("", name):  # raised as "ClassName.arg": locate it by the config path
-            raise ConfigError(err.key, err.value, err.expected, err.fix, path) from None
-        raise err.under(path) from None
+        raise locate_scheduler_error(err, name, path) from None

@@ -30,6 +30,7 @@ class ConstantParamScheduler(_ParamScheduler):
         >>> sched = ConstantLR(opt, factor=0.5, end=3)
         >>> values = [opt.param_groups[0]["lr"]]
         >>> for _ in range(3):
+        ...     opt.step()  # the optimizer steps first, then the scheduler
         ...     sched.step()
         ...     values.append(opt.param_groups[0]["lr"])
         >>> values

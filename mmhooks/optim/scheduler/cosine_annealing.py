@@ -35,7 +35,7 @@ class CosineAnnealingParamScheduler(_ParamScheduler):
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> sched = CosineAnnealingLR(opt, T_max=2, by_epoch=False)
-        >>> sched.step()
+        >>> opt.step(); sched.step()
         >>> round(opt.param_groups[0]["lr"], 12)
         0.5
     """

@@ -40,6 +40,7 @@ class CosineRestartParamScheduler(_ParamScheduler):
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> sched = CosineRestartLR(opt, periods=[2, 2], restart_weights=[1, 0.5], eta_min=0.0)
         >>> for _ in range(2):
+        ...     opt.step()  # the optimizer steps first, then the scheduler
         ...     sched.step()
         >>> opt.param_groups[0]["lr"]
         0.5

@@ -32,7 +32,7 @@ class ExponentialParamScheduler(_ParamScheduler):
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> sched = ExponentialLR(opt, gamma=0.5)
-        >>> sched.step(); sched.step()
+        >>> opt.step(); sched.step(); opt.step(); sched.step()
         >>> opt.param_groups[0]["lr"]
         0.25
     """

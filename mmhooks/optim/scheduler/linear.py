@@ -39,6 +39,7 @@ class LinearParamScheduler(_ParamScheduler):
         >>> sched = LinearLR(opt, start_factor=0.5, end=3, by_epoch=False)
         >>> values = [opt.param_groups[0]["lr"]]
         >>> for _ in range(2):
+        ...     opt.step()  # the optimizer steps first, then the scheduler
         ...     sched.step()
         ...     values.append(opt.param_groups[0]["lr"])
         >>> values

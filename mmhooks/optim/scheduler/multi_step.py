@@ -36,7 +36,7 @@ class MultiStepParamScheduler(_ParamScheduler):
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> sched = MultiStepLR(opt, milestones=[1, 1], gamma=0.5)
-        >>> sched.step()
+        >>> opt.step(); sched.step()
         >>> opt.param_groups[0]["lr"]
         0.25
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from mmhooks.errors import check_choice
 from mmhooks.optim.scheduler.param_scheduler import INF, OptimizerLike, _ParamScheduler, scheduler_error
@@ -24,12 +24,8 @@ def anneal_linear(start: float, end: float, pct: float) -> float:
 
 
 _ANNEALERS = {"cos": anneal_cos, "linear": anneal_linear}
-
-
-class _Phase(NamedTuple):
-    end_step: float
-    start_key: str
-    end_key: str
+# MMEngine's OneCycle saves its annealing function; its name gives the strategy back.
+_MMENGINE_ANNEALERS = {"_annealing_cos": "cos", "_annealing_linear": "linear"}
 
 
 @PARAM_SCHEDULERS.register_module()
@@ -59,8 +55,11 @@ class OneCycleParamScheduler(_ParamScheduler):
         ValueError: stepping past ``total_steps``.
 
     State:
-        The common progress keys; ``anneal_strategy`` stays a constructor
-        argument (no function object is saved).
+        Every attribute but the optimizer, as MMEngine (``eta_max``,
+        ``total_steps``, ``_schedule_phases``...), except that the annealing
+        is saved by name (``anneal_strategy``) instead of MMEngine's
+        ``anneal_func`` function object, so ``torch.load(weights_only=True)``
+        reads it; an MMEngine state's ``anneal_func`` is translated on load.
 
     MMEngine parity:
         ``pct_start`` may be any real number in ``[0, 1]`` (MMEngine rejects an int).
@@ -111,7 +110,7 @@ class OneCycleParamScheduler(_ParamScheduler):
         self.div_factor = div_factor
         self.final_div_factor = final_div_factor
         self.three_phase = three_phase
-        self._phases = self._make_phases(param_name)
+        self._schedule_phases = self._make_phases(param_name)
         peaks = self._per_group(owner, optimizer, eta_max)
         if last_step == -1:
             for group, peak in zip(optimizer.param_groups, peaks):
@@ -120,14 +119,18 @@ class OneCycleParamScheduler(_ParamScheduler):
                 group[f"min_{param_name}"] = group[f"initial_{param_name}"] / final_div_factor
         super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
 
-    def _make_phases(self, name: str) -> list[_Phase]:
+    def _make_phases(self, name: str) -> list[dict[str, Any]]:
+        """MMEngine's phase records: the last step of each phase and the group keys it anneals between."""
+
+        def phase(end_step: float, start: str, end: str) -> dict[str, Any]:
+            return {"end_step": end_step, f"start_{name}": f"{start}_{name}", f"end_{name}": f"{end}_{name}"}
+
         rise_end = float(self.pct_start * self.total_steps) - 1
         last = self.total_steps - 1
-        initial, peak, low = f"initial_{name}", f"max_{name}", f"min_{name}"
         if self.three_phase:
             fall_end = float(2 * self.pct_start * self.total_steps) - 2
-            return [_Phase(rise_end, initial, peak), _Phase(fall_end, peak, initial), _Phase(last, initial, low)]
-        return [_Phase(rise_end, initial, peak), _Phase(last, peak, low)]
+            return [phase(rise_end, "initial", "max"), phase(fall_end, "max", "initial"), phase(last, "initial", "min")]
+        return [phase(rise_end, "initial", "max"), phase(last, "max", "min")]
 
     @staticmethod
     def _per_group(owner: str, optimizer: OptimizerLike, value: float | Sequence[float]) -> list[float]:
@@ -148,14 +151,24 @@ class OneCycleParamScheduler(_ParamScheduler):
             )
         anneal = _ANNEALERS[self.anneal_strategy]
         start_step = 0.0
-        for phase in self._phases[:-1]:
-            if t <= phase.end_step:
+        for phase in self._schedule_phases[:-1]:
+            if t <= phase["end_step"]:
                 break
-            start_step = phase.end_step
+            start_step = phase["end_step"]
         else:
-            phase = self._phases[-1]  # the last phase also takes t == total_steps (extrapolated)
-        pct = (t - start_step) / (phase.end_step - start_step)
-        return [anneal(group[phase.start_key], group[phase.end_key], pct) for group in self.optimizer.param_groups]
+            phase = self._schedule_phases[-1]  # the last phase also takes t == total_steps (extrapolated)
+        pct = (t - start_step) / (phase["end_step"] - start_step)
+        start_key, end_key = phase[f"start_{self.param_name}"], phase[f"end_{self.param_name}"]
+        return [anneal(group[start_key], group[end_key], pct) for group in self.optimizer.param_groups]
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore every saved attribute; MMEngine's ``anneal_func`` becomes ``anneal_strategy``."""
+        state = dict(state_dict)
+        anneal_func = state.pop("anneal_func", None)
+        if anneal_func is not None and "anneal_strategy" not in state:
+            name = getattr(anneal_func, "__name__", "")
+            state["anneal_strategy"] = _MMENGINE_ANNEALERS.get(name, self.anneal_strategy)
+        super().load_state_dict(state)
 
 
 @PARAM_SCHEDULERS.register_module()

@@ -8,11 +8,14 @@ parameter chain in list order. Subclasses only supply :meth:`_ParamScheduler._ge
 
 from __future__ import annotations
 
+import copy
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, cast
 
 from mmhooks.errors import ConfigError
+from mmhooks.optim.scheduler.step_order import attach_step_counter, warn_if_misordered
 
 __all__ = ["INF", "OptimizerLike", "_ParamScheduler", "optimizer_defaults", "scheduler_error"]
 
@@ -38,6 +41,19 @@ def optimizer_defaults(optimizer: OptimizerLike) -> dict[str, Any]:
             return defaults
     groups = optimizer.param_groups
     return dict(groups[0]) if groups else {}
+
+
+def _plain(value: Any) -> Any:
+    """A copy of ``value`` that ``torch.load(weights_only=True)`` reads (containers copied, tuples kept)."""
+    if isinstance(value, Counter):
+        return Counter(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    return value
 
 
 def _check_window(owner: str, begin: int, end: int) -> None:
@@ -76,15 +92,24 @@ class _ParamScheduler:
             optimizer that has neither ``momentum`` nor ``betas``.
 
     State:
-        ``_global_step``, ``last_step``, ``base_values``, ``_last_value`` and
-        ``version`` (the first four under MMEngine's names, so MMEngine
-        checkpoints load too). Constructor arguments are never restored.
+        Every attribute but the optimizer, under MMEngine's names: progress
+        (``_global_step``, ``last_step``, ``base_values``, ``_last_value``)
+        and the hyper-parameters (``begin``, ``end``, ``gamma``, ``milestones``,
+        ``T_max``...), plus ``version``. :meth:`load_state_dict` restores them
+        all, so a resumed run keeps the checkpoint's schedule even if the
+        config changed, as in MMEngine; MMEngine's scheduler states load too.
+
+    Warnings:
+        As MMEngine: building a scheduler wraps ``optimizer.step`` with a call
+        counter, and the first :meth:`step` warns (``UserWarning``) when the
+        optimizer has not stepped since, or when ``optimizer.step`` was
+        replaced (see :mod:`~mmhooks.optim.scheduler.step_order`).
 
     MMEngine parity:
         Bad arguments raise :class:`~mmhooks.errors.ConfigError` (a ``ValueError``)
-        where MMEngine asserts. ``optimizer.step`` is not wrapped with a call
-        counter (it only fed a PyTorch ordering warning). ``momentum`` on an
-        Adam-style optimizer is handled here rather than in a mixin.
+        where MMEngine asserts. ``momentum`` on an Adam-style optimizer is
+        handled here rather than in a mixin. The state holds plain data only
+        (``torch.load(weights_only=True)`` reads it).
     """
 
     STATE_VERSION: ClassVar[int] = 1
@@ -92,6 +117,8 @@ class _ParamScheduler:
     EPOCH_SCALED_ARGS: ClassVar[tuple[str, ...]] = ()
     #: Whether the hook must call ``step(metrics)`` after validation.
     need_val_args: ClassVar[bool] = False
+    #: Whether the scheduler rewrites Adam's ``betas[0]`` as ``momentum`` (set per instance for momentum).
+    use_betas: bool = False
 
     def __init__(
         self,
@@ -105,6 +132,7 @@ class _ParamScheduler:
     ) -> None:
         self._attach(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
         self.base_values: list[Any] = [group[f"initial_{param_name}"] for group in optimizer.param_groups]
+        attach_step_counter(optimizer)
         self._global_step = -1
         self.step()
 
@@ -134,7 +162,8 @@ class _ParamScheduler:
         self.by_epoch = by_epoch
         self.verbose = verbose
         self.last_step = last_step
-        self.use_betas = param_name == "momentum" and self._adopt_betas(optimizer)
+        if param_name == "momentum":
+            self.use_betas = self._adopt_betas(optimizer)
         key = f"initial_{param_name}"
         for index, group in enumerate(optimizer.param_groups):
             if last_step == -1:
@@ -173,6 +202,8 @@ class _ParamScheduler:
 
     def step(self) -> None:
         """Advance one step; inside ``[begin, end)`` write the next value to every group."""
+        if self._global_step == 0:  # the first step after construction
+            warn_if_misordered(type(self).__name__, self.optimizer)
         self._global_step += 1
         if self.begin <= self._global_step < self.end:
             self.last_step += 1
@@ -199,22 +230,21 @@ class _ParamScheduler:
 
     # --------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
-        """Progress only: plain numbers and lists, loadable with ``torch.load(weights_only=True)``."""
-        return {
-            "version": self.STATE_VERSION,
-            "_global_step": self._global_step,
-            "last_step": self.last_step,
-            "base_values": list(self.base_values),
-            "_last_value": list(self._last_value),
-        }
+        """Every attribute but the optimizer (MMEngine's content), as plain data, plus ``version``."""
+        state = {key: _plain(value) for key, value in vars(self).items() if key != "optimizer"}
+        state["version"] = self.STATE_VERSION
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore progress from :meth:`state_dict` (or from an MMEngine scheduler's state)."""
+        """Restore every attribute saved by :meth:`state_dict` (or by an MMEngine scheduler), as MMEngine does.
+
+        Keys the state lacks keep their current values, so an older
+        progress-only state still resumes.
+        """
         self._check_version(state_dict)
-        self._global_step = int(state_dict["_global_step"])
-        self.last_step = int(state_dict["last_step"])
-        self.base_values = list(state_dict["base_values"])
-        self._last_value = list(state_dict.get("_last_value", self._current_values()))
+        for key, value in state_dict.items():
+            if key not in ("optimizer", "version"):
+                setattr(self, key, copy.deepcopy(value))
 
     def _check_version(self, state_dict: dict[str, Any]) -> None:
         version = state_dict.get("version", 0)

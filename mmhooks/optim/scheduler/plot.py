@@ -76,6 +76,7 @@ def simulate_schedule(
     for index in range(total):
         lrs.append(float(group["lr"]))
         momenta.append(float(group["momentum"]))
+        optimizer.step()  # no gradient, so nothing moves; the schedulers see the order a run has
         for scheduler in schedulers:
             if not scheduler.by_epoch:
                 scheduler.step()

@@ -32,7 +32,7 @@ class PolyParamScheduler(_ParamScheduler):
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> sched = PolyLR(opt, end=3, by_epoch=False)
-        >>> sched.step()
+        >>> opt.step(); sched.step()
         >>> opt.param_groups[0]["lr"]
         0.5
     """

@@ -52,8 +52,10 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
         MissingMetricError: ``monitor`` is not among the metrics (names the available keys).
 
     State:
-        ``_global_step``, ``last_step``, ``best``, ``num_bad_epochs``,
-        ``cooldown_counter``, ``_last_value`` and ``version``.
+        Every attribute but the optimizer, as MMEngine (``best``,
+        ``num_bad_epochs``, ``cooldown_counter``, ``monitor``, ``factor``...);
+        no ``base_values``. It never wraps ``optimizer.step`` and never warns
+        about the step order, as in MMEngine.
 
     MMEngine parity:
         ``convert_to_iter_based`` and ``by_epoch=False`` raise ConfigError (MMEngine:
@@ -186,28 +188,6 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
 
     def _get_value(self) -> list[Any]:
         return [max(float(value) * self.factor, floor) for value, floor in zip(self._current_values(), self.min_values)]
-
-    def state_dict(self) -> dict[str, Any]:
-        """Progress only; loadable with ``torch.load(weights_only=True)``."""
-        return {
-            "version": self.STATE_VERSION,
-            "_global_step": self._global_step,
-            "last_step": self.last_step,
-            "best": self.best,
-            "num_bad_epochs": self.num_bad_epochs,
-            "cooldown_counter": self.cooldown_counter,
-            "_last_value": list(self._last_value),
-        }
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore progress from :meth:`state_dict` (or from an MMEngine scheduler's state)."""
-        self._check_version(state_dict)
-        self._global_step = int(state_dict["_global_step"])
-        self.last_step = int(state_dict["last_step"])
-        self.best = state_dict["best"]
-        self.num_bad_epochs = int(state_dict["num_bad_epochs"])
-        self.cooldown_counter = int(state_dict["cooldown_counter"])
-        self._last_value = list(state_dict.get("_last_value", self._current_values()))
 
     @classmethod
     def build_iter_from_epoch(cls, *args: Any, **kwargs: Any) -> _ParamScheduler:

@@ -32,6 +32,7 @@ class StepParamScheduler(_ParamScheduler):
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> sched = StepLR(opt, step_size=2, gamma=0.5)
         >>> for _ in range(4):
+        ...     opt.step()  # the optimizer steps first, then the scheduler
         ...     sched.step()
         >>> opt.param_groups[0]["lr"]
         0.25
