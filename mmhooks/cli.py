@@ -72,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_config(path: str, options: Sequence[str]) -> Any:
-    from mmhooks.config import Config, parse_cfg_options
+    from mmhooks.config import Config, merge_cfg_options, parse_cfg_options
 
     cfg = Config.fromfile(path)
-    if options:
-        cfg.merge_from_dict(parse_cfg_options(list(options)))
+    if options:  # checked before merging: a misspelt top-level key is an error (see merge_cfg_options)
+        merge_cfg_options(cfg, parse_cfg_options(list(options)))
     return cfg
 
 
