@@ -21,7 +21,7 @@ from mmhooks.registry.build_functions import (
     build_runner_from_cfg,
     build_scheduler_from_cfg,
 )
-from mmhooks.registry.default_scope import DefaultScope, init_default_scope
+from mmhooks.registry.default_scope import DefaultScope, init_default_scope, set_default_scope
 from mmhooks.registry.errors import RegistryKeyError, RegistryTypeError
 from mmhooks.registry.registry import Registry, import_dotted
 from mmhooks.registry.utils import count_registered_modules, traverse_registry_tree
@@ -61,6 +61,7 @@ __all__ = [
     "import_builtins",
     "import_dotted",
     "init_default_scope",
+    "set_default_scope",
     "traverse_registry_tree",
 ]
 

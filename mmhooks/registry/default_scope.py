@@ -27,7 +27,7 @@ from typing import Any
 from mmhooks.errors import ConfigError
 from mmhooks.logging.manager import ManagerMixin
 
-__all__ = ["ROOT_SCOPES", "DefaultScope", "current_scope_name", "init_default_scope"]
+__all__ = ["ROOT_SCOPES", "DefaultScope", "current_scope_name", "init_default_scope", "set_default_scope"]
 
 #: Scopes that mean "the root registries": mmhooks' own, which stand in for MMEngine's.
 ROOT_SCOPES = frozenset({"mmengine", "mmhooks"})
@@ -111,8 +111,8 @@ class DefaultScope(ManagerMixin):
 
     @classmethod
     def set(cls, scope_name: str | None) -> None:
-        """Kept for mmhooks' callers: ``init_default_scope(scope_name or 'mmengine')``."""
-        init_default_scope(scope_name or "mmengine")
+        """Kept for mmhooks' callers: ``set_default_scope(scope_name or 'mmengine')``."""
+        set_default_scope(scope_name or "mmengine")
 
 
 def current_scope_name() -> str | None:
@@ -131,30 +131,47 @@ def current_scope_name() -> str | None:
     return None if current is None else str(current.scope_name)
 
 
-def init_default_scope(scope: str | None) -> None:
-    """Make ``scope`` the current default scope, in mmhooks and (where installed) in MMEngine.
+def set_default_scope(scope: str | None) -> None:
+    """What the Runner does with its ``default_scope``: make it current, here and (where installed) in MMEngine.
 
-    This is what the Runner calls with its ``default_scope``. The rule is
-    MMEngine's ``init_default_scope``: nothing changes when ``scope`` is
-    already current; otherwise a new instance makes it current, with a
-    warning when another scope was current under the same name. ``None``
-    leaves the current scope as it is (MMEngine's Runner with
-    ``default_scope=None``).
-
-    MMEngine is imported here when it is installed, so that MMEngine's
-    registries (used by downstream code such as mmcv's ``Compose``) follow
-    the scope even if MMEngine is first imported later by that code.
+    As MMEngine's Runner (which creates a ``DefaultScope`` instance for its
+    ``default_scope``), without a warning when another scope was current;
+    ``None`` leaves the current scope as it is. MMEngine is imported here when
+    it is installed, so that MMEngine's registries (used by downstream code
+    such as mmcv's ``Compose``) follow the scope even if MMEngine is first
+    imported later by that code.
 
     Example:
-        >>> init_default_scope("mmengine")
+        >>> set_default_scope("mmengine")
         >>> DefaultScope.get_current_instance().scope_name
         'mmengine'
     """
     if scope is None:
         return
+    _check_scope(scope)
+    current = DefaultScope.get_current_instance()
+    if current is None or current.scope_name != scope:
+        DefaultScope.get_instance(f"{scope}-{next(_unique)}", scope_name=scope)
+    _mirror_into_mmengine(scope, import_mmengine=True)
+
+
+def _check_scope(scope: object) -> None:
     if not isinstance(scope, str):
         raise ConfigError("default_scope", scope, "a scope name (str) such as 'mmengine' or 'mmdet'",
                           "set default_scope='mmengine' or the package whose registries to use.")
+
+
+def init_default_scope(scope: str | None) -> None:
+    """MMEngine's ``init_default_scope``: make ``scope`` current, in mmhooks and (where installed) in MMEngine.
+
+    Nothing changes when ``scope`` is already current under its own name;
+    otherwise a new instance makes it current, with MMEngine's warning when
+    an instance called ``scope`` exists but another scope is current. MMEngine
+    is imported as by :func:`set_default_scope`; ``None`` changes nothing.
+    """
+    if scope is None:
+        return
+    _check_scope(scope)
     current = DefaultScope.get_current_instance()
     if current is None or not DefaultScope.check_instance_created(scope):
         DefaultScope.get_instance(scope, scope_name=scope)

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 import mmhooks.registry as registry
-from mmhooks.registry import HOOKS, TRANSFORMS, DefaultScope, init_default_scope
+from mmhooks.registry import HOOKS, TRANSFORMS, DefaultScope, init_default_scope, set_default_scope
 
 mm_registry = pytest.importorskip("mmengine.registry")
 
@@ -117,6 +117,21 @@ def test_mmhooks_follows_a_scope_set_only_in_mmengine(child_registry):
     assert HOOKS.get("EMAHook") is EMAHook
 
 
+def test_the_runners_set_default_scope_switches_silently(monkeypatch):
+    """As MMEngine's Runner (a new DefaultScope instance per run): no init_default_scope warning in a run's log."""
+    import mmhooks.registry.default_scope as module
+
+    warnings = []
+    monkeypatch.setattr(module, "_log_warning", warnings.append)
+    for scope in ("mmpretrain", "mmengine", "mmpretrain", "mmpretrain"):
+        set_default_scope(scope)
+        assert DefaultScope.get_current_instance().scope_name == scope
+        assert mm_registry.DefaultScope.get_current_instance().scope_name == scope
+    set_default_scope(None)
+    assert DefaultScope.get_current_instance().scope_name == "mmpretrain"
+    assert warnings == []
+
+
 def test_set_is_kept_for_old_callers():
     DefaultScope.set("fakeproj")
     assert DefaultScope.get_current_instance().scope_name == "fakeproj"
@@ -129,8 +144,9 @@ def test_scope_name_must_be_a_string():
 
     with pytest.raises(ConfigError, match=r"^DefaultScope.scope_name: got 1; expected a scope name"):
         DefaultScope.get_instance("bad", scope_name=1)
-    with pytest.raises(ConfigError, match=r"^default_scope: got \['mmdet'\]"):
-        init_default_scope(["mmdet"])
+    for function in (init_default_scope, set_default_scope):
+        with pytest.raises(ConfigError, match=r"^default_scope: got \['mmdet'\]"):
+            function(["mmdet"])
 
 
 def _run(code: str, env_extra: dict[str, str] | None = None) -> str:
@@ -142,14 +158,14 @@ def _run(code: str, env_extra: dict[str, str] | None = None) -> str:
 
 
 @pytest.mark.slow
-def test_mmengine_is_imported_only_by_init_default_scope():
+def test_mmengine_is_imported_only_when_the_runner_sets_the_scope():
     out = _run("""
         import sys
         import mmhooks.config, mmhooks.registry
-        from mmhooks.registry import HOOKS, DefaultScope, init_default_scope
+        from mmhooks.registry import HOOKS, DefaultScope, set_default_scope
         DefaultScope.get_instance("x", scope_name="mmdet")
         print("mmengine" in sys.modules)
-        init_default_scope("mmpretrain")
+        set_default_scope("mmpretrain")
         from mmengine.registry import DefaultScope as MM
         print(MM.get_current_instance().scope_name)
     """)
