@@ -239,10 +239,24 @@ def build_runner_from_cfg(cfg: Any, registry: Registry, *, path: str = "") -> An
     scope = args.pop("_scope_", None)
     with DefaultScope.overwrite_default_scope(scope):
         runner_type = args.get("runner_type", "Runner")
-        if runner_type == "Runner" and registry.get("Runner") is None:
-            from mmhooks.runner import Runner
-
-            runner_cls: Any = Runner
+        if runner_type == "Runner":
+            runner_cls: Any = _registered_here(registry, "Runner") or _mmhooks_runner()
         else:
             runner_cls = registry.resolve_type(runner_type, join_path(path, "runner_type"))
         return runner_cls.from_cfg(args)
+
+
+def _registered_here(registry: Registry, name: str) -> Any:
+    """``name`` in ``registry`` or its mmhooks parents (not MMEngine's root, whose ``Runner`` is MMEngine's)."""
+    node: Registry | None = registry
+    while node is not None:
+        if name in node.module_dict:
+            return node.module_dict[name]
+        node = node.parent
+    return None
+
+
+def _mmhooks_runner() -> Any:
+    from mmhooks.runner import Runner
+
+    return Runner

@@ -35,3 +35,10 @@ def test_without_runner_type_mmhooks_runner_is_built(tmp_path):
                       default_hooks=dict(logger=None, checkpoint=None)))
     runner = RUNNERS.build(cfg)
     assert type(runner) is Runner and runner.work_dir == str(tmp_path)
+
+
+def test_mmhooks_runner_wins_over_mmengines_registered_runner(tmp_path):
+    """MMEngine registers its own Runner in its RUNNERS; mmhooks' root stands in for that one."""
+    import mmengine.runner  # noqa: F401 - registers mmengine.runner.Runner in MMEngine's RUNNERS
+
+    test_without_runner_type_mmhooks_runner_is_built(tmp_path)
