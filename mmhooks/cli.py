@@ -86,14 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _read_config(path: str, options: Sequence[str]) -> Any:
     """The config with ``--cfg-options`` merged, without importing ``custom_imports`` (so without torch).
 
-    The options are parsed first: a malformed item is reported before the file is read.
+    The options are parsed first: a malformed item is reported before the file is read. A misspelt
+    top-level key is an error (see :func:`mmhooks.config.merge_cfg_options`).
     """
-    from mmhooks.config import Config, parse_cfg_options
+    from mmhooks.config import Config, merge_cfg_options, parse_cfg_options
 
     overrides = parse_cfg_options(list(options)) if options else {}
     cfg = Config.fromfile(path, import_custom_modules=False)
     if overrides:
-        cfg.merge_from_dict(overrides)
+        merge_cfg_options(cfg, overrides)
     return cfg
 
 

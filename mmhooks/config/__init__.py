@@ -9,9 +9,11 @@ Example:
 
 from __future__ import annotations
 
-from mmhooks.config.cfg_options import DictAction, parse_cfg_options
+from mmhooks.config.cfg_options import DictAction, check_cfg_option_keys, merge_cfg_options, parse_cfg_options
 from mmhooks.config.config import Config
 from mmhooks.config.config_dict import ConfigDict
 from mmhooks.config.errors import ConfigFileError, ConfigMergeError
+from mmhooks.config.runner_keys import RUNNER_KEYS
 
-__all__ = ["Config", "ConfigDict", "ConfigFileError", "ConfigMergeError", "DictAction", "parse_cfg_options"]
+__all__ = ["RUNNER_KEYS", "Config", "ConfigDict", "ConfigFileError", "ConfigMergeError", "DictAction",
+           "check_cfg_option_keys", "merge_cfg_options", "parse_cfg_options"]

@@ -5,17 +5,21 @@ command lines work: ``1`` is an int, ``0.1`` a float, ``true``/``False`` a
 bool, ``None`` is ``None``, ``[1,2]`` or ``1,2`` a list, ``(1,2)`` a tuple,
 brackets nest (``[(1,2),(3,4)]``), and anything else is a string. Quotes
 around a value or an element are dropped, and so are spaces.
+
+Keys are checked before they are merged (:func:`merge_cfg_options`): a
+misspelt top-level key is an error instead of a new, unread key.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mmhooks.errors import ConfigError
+from mmhooks.config.runner_keys import RUNNER_KEYS
+from mmhooks.errors import ConfigError, closest
 
-__all__ = ["DictAction", "parse_cfg_options", "parse_option_value"]
+__all__ = ["DictAction", "check_cfg_option_keys", "merge_cfg_options", "parse_cfg_options", "parse_option_value"]
 
 _PAIRS = {"(": ")", "[": "]"}
 
@@ -46,6 +50,53 @@ def parse_cfg_options(items: Iterable[str]) -> dict[str, Any]:
                               "put the dotted key path before the '=', e.g. 'model.depth=50'.")
         options[key.strip()] = parse_option_value(text, key.strip())
     return options
+
+
+def check_cfg_option_keys(cfg: Any, options: Mapping[str, Any], readable: Iterable[str] = RUNNER_KEYS) -> None:
+    """Raise :class:`ConfigError` for an option whose top-level key nothing would read.
+
+    The rule for new keys: MMEngine's ``merge_from_dict`` adds any key path,
+    so a typo (``trian_cfg.max_epochs=2``) silently adds a key nobody reads.
+    Here a key path must start with a key of the config or a key the Runner
+    reads (``readable``: its constructor's keywords, e.g. ``load_from``,
+    ``randomness``); below that, new keys are allowed as in MMEngine
+    (``model.backbone.frozen_stages=1`` adds an argument, which the builder
+    checks against the class's signature when the object is built).
+
+    Example:
+        >>> check_cfg_option_keys({"train_cfg": {"max_epochs": 4}}, {"trian_cfg.max_epochs": 2})
+        Traceback (most recent call last):
+        ...
+        mmhooks.errors.ConfigError: trian_cfg.max_epochs: got 2; expected a --cfg-options key that starts with a key of the config or a key the Runner reads ('trian_cfg' is neither). Fix: did you mean 'train_cfg.max_epochs'?
+    """
+    existing = [str(key) for key in cfg.keys()]
+    known = set(existing) | set(readable)
+    for full_key, value in options.items():
+        head, dot, rest = str(full_key).partition(".")
+        if head in known:
+            continue
+        near = closest(head, existing) or closest(head, known)
+        fix = (f"did you mean {near + dot + rest!r}?" if near
+               else f"check the spelling; the config's keys are {sorted(existing)}.")
+        raise ConfigError(str(full_key), value, "a --cfg-options key that starts with a key of the config or a "
+                          f"key the Runner reads ({head!r} is neither)", fix)
+
+
+def merge_cfg_options(cfg: Any, options: Mapping[str, Any]) -> None:
+    """Check ``options`` with :func:`check_cfg_option_keys`, then ``cfg.merge_from_dict(options)``.
+
+    This is what ``mmhooks train/test --cfg-options`` does; nothing is merged
+    when a key is refused.
+
+    Example:
+        >>> from mmhooks.config import Config
+        >>> cfg = Config(dict(train_cfg=dict(max_epochs=4)))
+        >>> merge_cfg_options(cfg, {"train_cfg.max_epochs": 2, "randomness.seed": 0})
+        >>> cfg.train_cfg.max_epochs, cfg.randomness.seed
+        (2, 0)
+    """
+    check_cfg_option_keys(cfg, options)
+    cfg.merge_from_dict(options)
 
 
 def parse_option_value(text: str, key: str = "value") -> Any:

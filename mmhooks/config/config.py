@@ -9,6 +9,7 @@ Python, JSON or YAML (:meth:`Config.dump`).
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import os.path as osp
@@ -19,11 +20,19 @@ from typing import Any
 
 import yaml
 
+from mmhooks.config.argparser import add_args
 from mmhooks.config.config_dict import ConfigDict, to_plain
 from mmhooks.config.custom_imports import import_custom_modules as _import_custom_modules
+from mmhooks.config.diff import config_diff
 from mmhooks.config.errors import ConfigFileError
 from mmhooks.config.merge import merge_into
-from mmhooks.config.mmengine_bridge import mmengine_available, read_with_mmengine
+from mmhooks.config.mmengine_bridge import (
+    is_mmengine_config,
+    mmengine_available,
+    read_with_mmengine,
+    to_mmengine_config,
+    values_of_mmengine_config,
+)
 from mmhooks.config.parse import EXTENSIONS, NeedsMMEngine, ParsedConfig, parse_config_file, parse_config_text
 from mmhooks.config.pretty import format_python
 from mmhooks.config.python_style import PythonStyle
@@ -55,8 +64,8 @@ class Config:
         dict interface as ``mmengine.Config``. Files that only MMEngine can read
         (pure-Python configs with ``with read_base():``, ``pkg::`` bases) are
         read through ``mmengine.Config`` when it is installed, and their
-        imported names become dotted strings. ``Config.diff`` and
-        ``auto_argparser`` are not provided.
+        imported names become dotted strings. :meth:`from_any` and
+        :meth:`to_mmengine` convert from and to ``mmengine.Config``.
 
     Example:
         >>> cfg = Config(dict(model=dict(type="Net", depth=18)))
@@ -151,6 +160,67 @@ class Config:
         if parsed.cfg.get("custom_imports"):
             _import_custom_modules(parsed.cfg["custom_imports"])
         return Config(parsed.cfg, cfg_text=cfg_str, env_variables=parsed.env_variables)
+
+    @staticmethod
+    def from_any(cfg: Any) -> Config:
+        """``cfg`` as an mmhooks ``Config``: a ``Config`` as it is, an ``mmengine.Config`` or a dict converted.
+
+        An ``mmengine.Config`` keeps its :attr:`filename`, :attr:`text` and
+        environment variables (the Runner names the experiment and dumps the
+        config from them); its lazy imports become the objects they name.
+
+        Raises:
+            ConfigError: ``cfg`` is none of those.
+
+        Example:
+            >>> Config.from_any(dict(model=dict(depth=18))).model.depth
+            18
+        """
+        if isinstance(cfg, Config):
+            return cfg
+        if is_mmengine_config(cfg):
+            return Config(values_of_mmengine_config(cfg), cfg_text=cfg.text or "", filename=cfg.filename,
+                          env_variables=cfg.env_variables)
+        if isinstance(cfg, Mapping):
+            return Config(cfg)
+        raise ConfigError("cfg", cfg, "a Config (mmhooks' or MMEngine's) or a dict", "pass Config.fromfile(path).")
+
+    def to_mmengine(self) -> Any:
+        """This config as an ``mmengine.Config`` (same values, text and filename), for code that checks its type.
+
+        Raises:
+            ConfigFileError: MMEngine is not installed.
+        """
+        return to_mmengine_config(self)
+
+    @staticmethod
+    def diff(cfg1: str | Path | Config, cfg2: str | Path | Config) -> str:
+        """A unified diff of two configs (or config files) as Python text, ignoring key order.
+
+        MMEngine parity:
+            Same lines as ``mmengine.Config.diff`` where both write a value the
+            same way; the text has no ``rich`` colours or line wrapping.
+        """
+        texts = [Config.fromfile(cfg) if isinstance(cfg, (str, Path)) else Config.from_any(cfg) for cfg in (cfg1, cfg2)]
+        return config_diff(texts[0].to_dict(), texts[1].to_dict())
+
+    @staticmethod
+    def auto_argparser(description: str | None = None) -> tuple[argparse.ArgumentParser, Config]:
+        """A parser with a ``config`` argument and ``--key`` options from the config named on the command line.
+
+        The config file is the first positional argument of ``sys.argv``;
+        options are made as :func:`mmhooks.config.argparser.add_args` describes.
+
+        Returns:
+            ``(parser, cfg)``; parsing does not change ``cfg``.
+        """
+        partial = argparse.ArgumentParser(description=description)
+        partial.add_argument("config", help="config file path")
+        cfg = Config.fromfile(partial.parse_known_args()[0].config)
+        parser = argparse.ArgumentParser(description=description)
+        parser.add_argument("config", help="config file path")
+        add_args(parser, cfg.to_dict())
+        return parser, cfg
 
     # -- properties -------------------------------------------------------------------------------
 

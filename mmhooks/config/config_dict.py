@@ -120,6 +120,16 @@ class ConfigDict(dict):  # type: ignore[type-arg]
         fix = f"did you mean {near[0]!r}?" if near else "add the key to the config, or check the spelling."
         return f"{join_path(self._key_path, name)}: no such key. Fix: {fix} Keys: {keys}."
 
+    # -- dict methods with MMEngine's return types ------------------------------------------------
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        """The values as a ``list`` (MMEngine's ``ConfigDict.values`` returns a list, not a view)."""
+        return list(dict.values(self))
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        """The ``(key, value)`` pairs as a ``list`` (as MMEngine's ``ConfigDict.items``)."""
+        return list(dict.items(self))
+
     # -- dict methods whose results must stay ConfigDict ------------------------------------------
 
     def update(self, *args: Any, **kwargs: Any) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from mmhooks.errors import ConfigError
+from mmhooks.errors import ConfigError, check_keys
 
 __all__ = ["import_custom_modules"]
 
@@ -37,10 +37,7 @@ def import_custom_modules(custom_imports: Any, where: str = "custom_imports") ->
     if not isinstance(custom_imports, Mapping):
         raise ConfigError(where, custom_imports, "a dict with the keys ['allow_failed_imports', 'imports']",
                           "write custom_imports=dict(imports=['my_pkg.my_module'], allow_failed_imports=False).")
-    unknown = sorted(set(map(str, custom_imports)) - set(_KEYS))
-    if unknown:
-        raise ConfigError(unknown[0], custom_imports[unknown[0]], f"one of {list(_KEYS)}",
-                          "delete it; only 'imports' and 'allow_failed_imports' are read.", where)
+    check_keys(where, custom_imports, _KEYS)
     names = custom_imports.get("imports") or []
     names = [names] if isinstance(names, str) else names
     if not isinstance(names, (list, tuple)):

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from typing import Any
 
 from mmhooks.config.errors import ConfigFileError
 
-__all__ = ["INSTALL_HINT", "mmengine_available", "read_with_mmengine"]
+__all__ = ["INSTALL_HINT", "is_mmengine_config", "mmengine_available", "read_with_mmengine", "to_mmengine_config",
+           "values_of_mmengine_config"]
 
 INSTALL_HINT = "pip install 'mmengine-lite>=0.10,<0.11'"
 
@@ -46,12 +48,43 @@ def read_with_mmengine(filename: str, reason: str) -> tuple[dict[str, Any], str]
         raise ConfigFileError("", f"{type(err).__name__}: {err}", f"a config that mmengine.Config can read "
                               f"(this file needs MMEngine because of {reason})",
                               "fix the file as the MMEngine error says", filename) from err
+    return values_of_mmengine_config(mm_cfg), str(getattr(mm_cfg, "text", "") or "")
+
+
+def is_mmengine_config(obj: object) -> bool:
+    """Whether ``obj`` is an ``mmengine.Config`` (False when MMEngine is not loaded; never imports it)."""
+    module = sys.modules.get("mmengine.config.config")
+    return module is not None and isinstance(obj, module.Config)
+
+
+def values_of_mmengine_config(mm_cfg: Any) -> dict[str, Any]:
+    """The values of an ``mmengine.Config`` as plain containers, lazy imports built, imported names dropped."""
     imported = set(getattr(mm_cfg, "_imported_names", ()))
     lazy_types = tuple(getattr(importlib.import_module("mmengine.config.lazy"), name)
                        for name in ("LazyAttr", "LazyObject"))
-    values = {key: _built(value, lazy_types) for key, value in dict.items(mm_cfg._cfg_dict) if key not in imported}
-    text: str = getattr(mm_cfg, "text", "") or ""
-    return values, text
+    return {key: _built(value, lazy_types) for key, value in dict.items(mm_cfg._cfg_dict) if key not in imported}
+
+
+def to_mmengine_config(cfg: Any) -> Any:
+    """An ``mmengine.Config`` with ``cfg``'s values, text and filename, for code that checks MMEngine's type.
+
+    MMEngine's vis backends, for example, ``assert isinstance(config, Config)``.
+
+    Raises:
+        ConfigFileError: MMEngine is not installed.
+    """
+    if is_mmengine_config(cfg):
+        return cfg
+    if not mmengine_available():
+        raise ConfigFileError("", type(cfg).__name__, "MMEngine installed, to hand a config to MMEngine code",
+                              f"install it ({INSTALL_HINT})", getattr(cfg, "filename", None) or "")
+    config_class = importlib.import_module("mmengine.config").Config
+    values = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
+    converted = config_class(values, cfg_text=getattr(cfg, "text", None) or None,
+                             env_variables=getattr(cfg, "env_variables", None))
+    # set after construction: MMEngine would re-read the file when there is no text (it may have moved)
+    object.__setattr__(converted, "_filename", getattr(cfg, "filename", None))
+    return converted
 
 
 def _built(value: Any, lazy_types: tuple[type, ...]) -> Any:

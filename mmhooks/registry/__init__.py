@@ -1,16 +1,30 @@
-"""Registries that configs name classes through (MMEngine's names).
+"""Registries that configs name classes through (MMEngine's names and build functions).
 
 Built-in classes register themselves where they are defined; importing a
 registry does not import the classes. :func:`import_builtins` imports the
-modules that hold mmhooks' own registered classes, so that names resolve
-before a build.
+modules that hold mmhooks' own registered classes; a lookup that misses does
+so by itself.
+
+Each root registry here stands in for MMEngine's root registry of the same
+name: where MMEngine is installed, downstream scopes (``mmdet``,
+``mmpretrain``...) registered below MMEngine's roots are searched as children
+of these (see :mod:`mmhooks.registry.lookup`).
 """
 
 from __future__ import annotations
 
 import importlib
 
-from mmhooks.registry.registry import DefaultScope, Registry, build_from_cfg, import_dotted
+from mmhooks.registry.build_functions import (
+    build_from_cfg,
+    build_model_from_cfg,
+    build_runner_from_cfg,
+    build_scheduler_from_cfg,
+)
+from mmhooks.registry.default_scope import DefaultScope, init_default_scope, set_default_scope
+from mmhooks.registry.errors import RegistryKeyError, RegistryTypeError
+from mmhooks.registry.registry import Registry, import_dotted
+from mmhooks.registry.utils import count_registered_modules, traverse_registry_tree
 
 __all__ = [
     "DATASETS",
@@ -18,6 +32,7 @@ __all__ = [
     "EVALUATOR",
     "FUNCTIONS",
     "HOOKS",
+    "INFERENCERS",
     "LOG_PROCESSORS",
     "LOOPS",
     "METRICS",
@@ -27,34 +42,48 @@ __all__ = [
     "OPTIM_WRAPPERS",
     "OPTIM_WRAPPER_CONSTRUCTORS",
     "PARAM_SCHEDULERS",
+    "RUNNERS",
+    "RUNNER_CONSTRUCTORS",
+    "STRATEGIES",
+    "TASK_UTILS",
     "TRANSFORMS",
     "VISBACKENDS",
     "VISUALIZERS",
     "DefaultScope",
     "Registry",
+    "RegistryKeyError",
+    "RegistryTypeError",
     "build_from_cfg",
+    "build_model_from_cfg",
+    "build_runner_from_cfg",
+    "build_scheduler_from_cfg",
+    "count_registered_modules",
     "import_builtins",
     "import_dotted",
+    "init_default_scope",
+    "set_default_scope",
+    "traverse_registry_tree",
 ]
 
+RUNNERS = Registry("runner", build_func=build_runner_from_cfg)
+RUNNER_CONSTRUCTORS = Registry("runner constructor")
+STRATEGIES = Registry("strategy")
+TASK_UTILS = Registry("task util")
+INFERENCERS = Registry("inferencer")
+
 HOOKS = Registry("hook")
-PARAM_SCHEDULERS = Registry("parameter scheduler")
-PARAM_SCHEDULERS.mmengine_name = "PARAM_SCHEDULERS"
-MODELS = Registry("model")
+PARAM_SCHEDULERS = Registry("parameter scheduler", build_func=build_scheduler_from_cfg)
+MODELS = Registry("model", build_func=build_model_from_cfg)
 MODEL_WRAPPERS = Registry("model_wrapper")
 DATASETS = Registry("dataset")
 DATA_SAMPLERS = Registry("data sampler")
-DATA_SAMPLERS.mmengine_name = "DATA_SAMPLERS"
 TRANSFORMS = Registry("transform")
 METRICS = Registry("metric")
 EVALUATOR = Registry("evaluator")
-EVALUATOR.mmengine_name = "EVALUATOR"
 OPTIMIZERS = Registry("optimizer")
 OPTIM_WRAPPERS = Registry("optim_wrapper")
 OPTIM_WRAPPER_CONSTRUCTORS = Registry("optimizer wrapper constructor")
-OPTIM_WRAPPER_CONSTRUCTORS.mmengine_name = "OPTIM_WRAPPER_CONSTRUCTORS"
 VISBACKENDS = Registry("vis_backend")
-VISBACKENDS.mmengine_name = "VISBACKENDS"
 VISUALIZERS = Registry("visualizer")
 LOG_PROCESSORS = Registry("log_processor")
 LOOPS = Registry("loop")

@@ -151,8 +151,8 @@ def test_custom_import_that_fails(write):
 
 def test_custom_imports_unknown_key(write):
     path = write("cfg.py", "custom_imports = dict(import_=['os'])\n")
-    with pytest.raises(ConfigError, match=r"^custom_imports.import_: got \['os'\]; expected one of "
-                                          r"\['allow_failed_imports', 'imports'\]\."):
+    with pytest.raises(ConfigError, match=r"^custom_imports.import_: got \['os'\]; expected a key of custom_imports "
+                                          r"\(allow_failed_imports, imports\)\. Fix: rename it to 'imports'\.$"):
         Config.fromfile(path)
 
 
