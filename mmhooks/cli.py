@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from mmhooks.runner.backend import BACKENDS  # names only: no torch, no framework
+
 __all__ = ["build_parser", "main"]
 
 EXIT_CONFIG_ERROR = 2
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--amp", action="store_true", help="mixed precision (AmpOptimWrapper)")
     train.add_argument("--cfg-options", nargs="+", action=_CfgOptions, default=[], metavar="KEY=VALUE",
                        help="override config keys, e.g. train_cfg.max_epochs=2 'optim_wrapper.optimizer.lr=0.1'")
+    train.add_argument("--backend", choices=sorted(BACKENDS), default=None,
+                       help="execution backend (overrides the config's backend key; default: lightning)")
     train.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     test = commands.add_parser(
@@ -65,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="directory for the test log (overrides work_dir; default: work_dirs/<config name>)")
     test.add_argument("--cfg-options", nargs="+", action=_CfgOptions, default=[], metavar="KEY=VALUE",
                       help="override config keys, e.g. test_dataloader.batch_size=64")
+    test.add_argument("--backend", choices=sorted(BACKENDS), default=None,
+                      help="execution backend (overrides the config's backend key; default: lightning)")
     test.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     migrate = commands.add_parser("migrate", help="convert an MMCV 1.x config to MMEngine form")
@@ -200,18 +206,13 @@ def _install_command(module: str) -> str:
     return f"pip install {_PIP_NAMES.get(module, module)}"
 
 
-def _quiet_lightning(args: argparse.Namespace) -> None:
-    """Hide Lightning's start-up banners (accelerator, tips): noise next to MMEngine's log lines.
+def _set_backend(cfg: Any, args: argparse.Namespace) -> None:
+    """``--backend`` wins over the config; ``--debug`` lets the backend's framework print its own banners."""
+    from mmhooks.runner.backend import set_framework_verbosity
 
-    Lightning sets its logger's level when it is imported, so import it first.
-    """
-    if getattr(args, "debug", False):
-        return
-    import importlib
-
-    importlib.import_module("lightning.pytorch")
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")  # Lightning vs torch 2.13
+    if getattr(args, "backend", None):
+        cfg.backend = args.backend
+    set_framework_verbosity(bool(getattr(args, "debug", False)))
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -227,11 +228,11 @@ def _train(args: argparse.Namespace) -> int:
             optim_wrapper["type"] = "AmpOptimWrapper"
             optim_wrapper.setdefault("loss_scale", "dynamic")
         cfg.optim_wrapper = optim_wrapper
+    _set_backend(cfg, args)
     _check_before_run(cfg, "train")
     _import_custom_modules(cfg)
     from mmhooks.runner import Runner
 
-    _quiet_lightning(args)
     Runner.from_cfg(cfg).train()
     return 0
 
@@ -241,11 +242,11 @@ def _test(args: argparse.Namespace) -> int:
     _default_work_dir(cfg, args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    _set_backend(cfg, args)
     _check_before_run(cfg, "test")
     _import_custom_modules(cfg)
     from mmhooks.runner import Runner
 
-    _quiet_lightning(args)
     metrics = Runner.from_cfg(cfg).test()
     print(" ".join(f"{k}: {v}" for k, v in metrics.items()))
     return 0

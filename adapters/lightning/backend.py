@@ -22,11 +22,18 @@ from mmhooks.adapters.lightning.model_module import MMModelModule
 from mmhooks.adapters.lightning.resume import skip_done_batches
 from mmhooks.adapters.lightning.session import TrainerSession
 from mmhooks.adapters.lightning.trainer_kwargs import build_trainer_kwargs
+from mmhooks.runner.backend import framework_verbose
 from mmhooks.runner.checkpoint import find_latest_checkpoint, load_checkpoint_file
 
 __all__ = ["LightningBackend", "resolve_resume"]
 
 log = logging.getLogger(__name__)
+
+
+def quiet_lightning() -> None:
+    """Hide Lightning's start-up banners (accelerator, tips): noise next to MMEngine's log lines."""
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")  # Lightning vs torch 2.13
 
 
 def resolve_resume(resume: bool | str, load_from: str | None, work_dir: str) -> str | None:
@@ -112,6 +119,8 @@ class LightningBackend(TrainerSession):  # type: ignore[misc, unused-ignore]  # 
         super().__init__(None)
         self.runner = runner
         self.callback = HookCallback(runner=runner)
+        if not framework_verbose():
+            quiet_lightning()
 
     def _new_trainer(self) -> pl.Trainer:
         runner = self.runner

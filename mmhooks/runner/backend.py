@@ -18,7 +18,8 @@ from mmhooks.errors import ConfigError, closest
 if TYPE_CHECKING:
     from mmhooks.runner.base import RunnerBase
 
-__all__ = ["BACKENDS", "Backend", "DEFAULT_BACKEND", "build_backend", "register_backend"]
+__all__ = ["BACKENDS", "Backend", "DEFAULT_BACKEND", "build_backend", "framework_verbose", "register_backend",
+           "set_framework_verbosity"]
 
 DEFAULT_BACKEND = "lightning"
 
@@ -51,6 +52,19 @@ class Backend(Protocol):
     def save_checkpoint(self, path: str, meta: dict[str, Any], save_optimizer: bool,
                         save_param_scheduler: bool) -> None:
         """Write an MMEngine-format checkpoint at ``path`` (every rank calls it; rank zero writes)."""
+
+
+_verbose = False
+
+
+def set_framework_verbosity(verbose: bool) -> None:
+    """Whether backends let their framework print its own start-up banners (``mmhooks --debug`` does)."""
+    global _verbose
+    _verbose = verbose
+
+
+def framework_verbose() -> bool:
+    return _verbose
 
 
 def register_backend(name: str, target: str) -> None:

@@ -24,24 +24,16 @@ from torch import nn
 
 from mmhooks import interop
 from mmhooks.errors import ConfigError
-from mmhooks.registry import MODELS, DefaultScope
+from mmhooks.config.runner_keys import RUNNER_KEYS
+from mmhooks.registry import MODELS, set_default_scope
 from mmhooks.runner.backend import build_backend
 from mmhooks.runner.base import RunnerBase
 from mmhooks.runner.context import context_from_config
 from mmhooks.runner.hook_list import HookList
 
-__all__ = ["RUNNER_KEYS", "Runner", "set_random_seed"]
+__all__ = ["Runner", "set_random_seed"]
 
 log = logging.getLogger(__name__)
-
-# The config keys Runner.from_cfg reads (MMEngine's, plus ``trainer`` and ``backend``).
-RUNNER_KEYS = (
-    "model", "work_dir", "train_dataloader", "val_dataloader", "test_dataloader", "train_cfg", "val_cfg",
-    "test_cfg", "auto_scale_lr", "optim_wrapper", "param_scheduler", "val_evaluator", "test_evaluator",
-    "default_hooks", "custom_hooks", "data_preprocessor", "load_from", "resume", "launcher", "env_cfg",
-    "log_processor", "log_level", "visualizer", "default_scope", "randomness", "experiment_name", "trainer",
-    "backend",
-)
 
 _GROUPS = (
     ("train_dataloader", "train_cfg", "optim_wrapper"),
@@ -135,6 +127,8 @@ class Runner(RunnerBase):
             if path is not None and not osp.isfile(path):
                 raise ConfigError(key, path, "an existing checkpoint file",
                                   "check the path (a relative path is relative to the current directory).")
+        set_default_scope(default_scope)
+        _check_optim_configs(arguments)
         config = _config(cfg, arguments)
         context = context_from_config(arguments, config)
         super().__init__(context, HookList(), visualizer=visualizer, log_processor=log_processor)
@@ -149,7 +143,6 @@ class Runner(RunnerBase):
         objects.train_dataloader, objects.val_dataloader = train_dataloader, val_dataloader
         objects.test_dataloader = test_dataloader
         objects.val_evaluator, objects.test_evaluator = val_evaluator, test_evaluator
-        DefaultScope.set(default_scope if default_scope != "mmengine" else None)
         identity = context.identity
         identity.seed = set_random_seed(identity.seed, identity.deterministic)
         # MMEngine's order: message hub and visualizer exist before the hooks (hooks look them up in __init__).
@@ -167,7 +160,7 @@ class Runner(RunnerBase):
         if get("work_dir") is None:
             raise ConfigError("work_dir", None, "a directory for checkpoints and logs",
                               "add work_dir='./work_dirs/my_run' or pass --work-dir.")
-        kwargs = {key: get(key) for key in RUNNER_KEYS if get(key) is not None}
+        kwargs = {key: get(key) for key in sorted(RUNNER_KEYS) if get(key) is not None}
         kwargs.setdefault("resume", False)
         return cls(cfg=cfg, **{k: _plain(v) for k, v in kwargs.items()})
 
@@ -306,6 +299,26 @@ class Runner(RunnerBase):
         return cast("dict[str, Any]", self._ensure_backend().evaluate("test"))
 
 
+def _check_optim_configs(arguments: Mapping[str, Any]) -> None:
+    """Optimizer wrapper and scheduler configs checked now, with located errors, not when training starts."""
+    from mmhooks.optim import check_optim_wrapper_cfg, check_param_scheduler_cfgs
+
+    optim_wrapper = arguments.get("optim_wrapper")
+    if isinstance(optim_wrapper, Mapping):
+        check_optim_wrapper_cfg(optim_wrapper, path="optim_wrapper")
+    schedulers = arguments.get("param_scheduler")
+    if schedulers is not None:
+        names = list(optim_wrapper) if isinstance(optim_wrapper, Mapping) and _is_wrapper_dict_cfg(optim_wrapper) \
+            else None
+        check_param_scheduler_cfgs(schedulers, path="param_scheduler", optimizer_names=names)
+
+
+def _is_wrapper_dict_cfg(cfg: Any) -> bool:
+    """An ``optim_wrapper`` config of named wrappers (a GAN's), without its own optimizer or constructor."""
+    return isinstance(cfg, Mapping) and "optimizer" not in cfg and "constructor" not in cfg and bool(cfg) and \
+        all(isinstance(value, Mapping) for value in cfg.values())
+
+
 def _config(cfg: Any, arguments: Mapping[str, Any]) -> Any:
     """The run's ``Config``: the one given (an MMEngine Config keeps its file name), or the plain arguments."""
     from mmhooks.config import Config
@@ -313,11 +326,7 @@ def _config(cfg: Any, arguments: Mapping[str, Any]) -> Any:
     if cfg is None:
         plain = {k: v for k, v in arguments.items() if k != "cfg" and _is_plain(v)}
         return interop.adopt(Config(plain))
-    if isinstance(cfg, Config):
-        return interop.adopt(cfg)
-    to_dict = getattr(cfg, "to_dict", None)
-    values = to_dict() if callable(to_dict) else dict(cfg)
-    return interop.adopt(Config(values, filename=getattr(cfg, "filename", None)))
+    return interop.adopt(Config.from_any(cfg))
 
 
 def _is_plain(value: Any) -> bool:
