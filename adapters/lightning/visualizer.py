@@ -59,7 +59,7 @@ def build_visualizer(runner: Any, cfg: Any) -> Any:
         return cfg
     cfg = dict(cfg) if cfg is not None else dict(type="Visualizer", vis_backends=[dict(type="LocalVisBackend")])
     cfg.setdefault("type", "Visualizer")
-    cfg.setdefault("name", f"mmhooks-{runner.experiment_name}-{id(runner)}")
+    cfg.setdefault("name", f"{runner._instance_name}-{runner.experiment_name}")
     cfg.setdefault("save_dir", runner.log_dir)
     tb_logger = _trainer_tensorboard(runner)
     backends = cfg.get("vis_backends") or []

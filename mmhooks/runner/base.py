@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os.path as osp
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,8 @@ class RunnerBase:
         self._visualizer_cfg = visualizer
         self._log_processor_cfg = log_processor
         self._services: dict[str, Any] = {}
+        # Names of this run's global instances; unique even when two runs share a timestamp and an id().
+        self._instance_name = f"mmhooks-{uuid.uuid4().hex[:12]}"
         self._loops: dict[str, Any] = {}
         self.backend: Any = None
 
@@ -306,7 +309,7 @@ class RunnerBase:
         from mmhooks.logging.logger import MMLogger
 
         log_file = osp.join(self.log_dir, f"{self.timestamp}.log") if self.rank == 0 else None
-        logger = MMLogger.get_instance(f"mmhooks-{self.experiment_name}-{id(self)}", log_file=log_file,
+        logger = MMLogger.get_instance(f"{self._instance_name}-{self.experiment_name}", log_file=log_file,
                                        log_level=self.log_level)
         MMLogger._instance_dict.move_to_end(logger.instance_name)  # the current instance, for print_log('current')
         interop.publish(logger=logger)
@@ -319,7 +322,7 @@ class RunnerBase:
     def _build_message_hub(self) -> Any:
         from mmhooks.logging import MessageHub
 
-        hub = interop.adopt(MessageHub.get_instance(f"mmhooks-{self.experiment_name}-{id(self)}"))
+        hub = interop.adopt(MessageHub.get_instance(f"{self._instance_name}-{self.experiment_name}"))
         MessageHub._instance_dict.move_to_end(hub.instance_name)
         interop.publish(message_hub=hub)
         return hub
@@ -337,7 +340,7 @@ class RunnerBase:
         else:
             cfg = dict(cfg) if cfg is not None else dict(type="Visualizer", vis_backends=[dict(type="LocalVisBackend")])
             cfg.setdefault("type", "Visualizer")
-            cfg.setdefault("name", f"mmhooks-{self.experiment_name}-{id(self)}")
+            cfg.setdefault("name", f"{self._instance_name}-{self.experiment_name}")
             cfg.setdefault("save_dir", self.log_dir)
             if self.rank != 0:  # only rank zero writes files
                 cfg["vis_backends"] = []
