@@ -10,6 +10,7 @@ _MODULES = {
     "BaseInit": "mmhooks.model.weight_init",
     "BaseModel": "mmhooks.model.base_model",
     "BaseModule": "mmhooks.model.base_module",
+    "BaseTTAModel": "mmhooks.model.test_time_aug",
     "Caffe2XavierInit": "mmhooks.model.weight_init",
     "ConstantInit": "mmhooks.model.weight_init",
     "ExponentialMovingAverage": "mmhooks.model.averaged_model",
