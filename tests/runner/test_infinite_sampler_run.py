@@ -77,11 +77,11 @@ def recorder(base_hook, trace):
     return Recorder()
 
 
-def run_config(name, sampler):
+def run_config(name, sampler, num_workers=0):
     return dict(
         experiment_name=name,
         train_dataloader=dict(dataset=dataset(), batch_size=BATCH_SIZE, collate_fn=dict(type="default_collate"),
-                              sampler=dict(type=sampler, shuffle=True)),
+                              sampler=dict(type=sampler, shuffle=True), num_workers=num_workers),
         val_dataloader=dict(dataset=dataset(), batch_size=BATCH_SIZE, collate_fn=dict(type="default_collate"),
                             sampler=dict(type="DefaultSampler", shuffle=False)),
         train_cfg=dict(type="IterBasedTrainLoop", max_iters=MAX_ITERS, val_interval=6),
@@ -98,7 +98,7 @@ def run_config(name, sampler):
     )
 
 
-def mmengine_run(work_dir, sampler):
+def mmengine_run(work_dir, sampler, num_workers=0):
     from mmengine.evaluator import BaseMetric
     from mmengine.hooks import Hook
     from mmengine.model import BaseModel
@@ -106,12 +106,13 @@ def mmengine_run(work_dir, sampler):
 
     trace = []
     runner = Runner(model=toy_model(BaseModel), work_dir=str(work_dir), val_evaluator=[metric(BaseMetric)],
-                    custom_hooks=[recorder(Hook, trace)], **run_config(f"infinite_{uuid.uuid4().hex}", sampler))
+                    custom_hooks=[recorder(Hook, trace)],
+                    **run_config(f"infinite_{uuid.uuid4().hex}", sampler, num_workers))
     model = runner.train()
     return trace, model, runner
 
 
-def mmhooks_run(work_dir, sampler):
+def mmhooks_run(work_dir, sampler, num_workers=0, **extra):
     from mmhooks.evaluator import BaseMetric
     from mmhooks.hooks import Hook
     from mmhooks.model import BaseModel
@@ -120,7 +121,7 @@ def mmhooks_run(work_dir, sampler):
     trace = []
     runner = Runner(model=toy_model(BaseModel), work_dir=str(work_dir), val_evaluator=metric(BaseMetric),
                     custom_hooks=[recorder(Hook, trace)], trainer=dict(enable_progress_bar=False),
-                    **run_config(f"infinite_{uuid.uuid4().hex}", sampler))
+                    **run_config(f"infinite_{uuid.uuid4().hex}", sampler, num_workers), **extra)
     # A hung fit spins over empty epochs; the watchdog asks Lightning to stop so that the test fails, not hangs.
     stop = threading.Event()
 
@@ -185,3 +186,34 @@ def test_same_checkpoints(both_runs):
         assert list(ours["state_dict"]) == list(theirs["state_dict"])
         for key, value in theirs["state_dict"].items():
             torch.testing.assert_close(ours["state_dict"][key], value, rtol=0, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- known gaps (adapters, lead's files)
+@pytest.mark.slow  # DataLoader worker processes
+@pytest.mark.xfail(strict=True, reason="Lightning makes a new DataLoader iterator per epoch; with workers, the "
+                                       "indices they prefetched for the discarded iterator are lost, so the "
+                                       "stream shifts (MMEngine keeps one iterator for the whole run)")
+def test_infinite_sampler_with_workers_matches_mmengine(tmp_path):
+    mm_trace, _, _ = mmengine_run(tmp_path / "mm", "InfiniteSampler", num_workers=2)
+    our_trace, _, _ = mmhooks_run(tmp_path / "ours", "InfiniteSampler", num_workers=2)
+    assert len(our_trace) == len(mm_trace) == MAX_ITERS
+    for ours, theirs in zip(our_trace, mm_trace):
+        torch.testing.assert_close(ours["inputs"], theirs["inputs"], rtol=0, atol=0)
+
+
+def test_resume_from_iteration_checkpoint_continues_the_stream(both_runs, tmp_path, request):
+    """Resuming from iter_5.pth sees MMEngine's batches 5..13 (its loop skips the 5 batches already used)."""
+    import shutil
+
+    sampler = request.node.callspec.params["both_runs"]
+    if sampler == "InfiniteSampler":
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="a resumed fit restarts the InfiniteSampler's stream and skips only the batches "
+                                "of the resumed Lightning epoch; MMEngine skips runner.iter batches"))
+    (mm_trace, _, _), (_, _, our_runner) = both_runs
+    work_dir = tmp_path / "resumed"
+    shutil.copytree(our_runner.work_dir, work_dir)
+    trace, _, _ = mmhooks_run(work_dir, sampler, resume=True, load_from=str(work_dir / "iter_5.pth"))
+    assert [step["iter"] for step in trace] == list(range(5, MAX_ITERS))
+    for ours, theirs in zip(trace, mm_trace[5:]):
+        torch.testing.assert_close(ours["inputs"], theirs["inputs"], rtol=0, atol=0)
