@@ -17,6 +17,7 @@ changed each parameter, and the top module writes that table to the log.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import os
 import warnings
@@ -26,7 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from mmhooks.errors import ConfigError
+from mmhooks.errors import ConfigError, check_keys
 from mmhooks.registry import WEIGHT_INITIALIZERS
 
 __all__ = [
@@ -211,11 +212,17 @@ class BaseInit:
     Raises:
         InitCfgTypeError: ``bias`` is not a number, ``bias_prob`` not a float,
             or ``layer`` neither a string nor a list of strings.
+        ConfigError: An argument that neither this class nor ``BaseInit`` takes.
     """
 
     def __init__(self, *, bias: float = 0, bias_prob: float | None = None,
-                 layer: str | list[str] | None = None) -> None:
+                 layer: str | list[str] | None = None, **unknown: Any) -> None:
         where = type(self).__name__
+        if unknown:  # a misspelt key reaches here through the subclass's **kwargs
+            own = inspect.signature(type(self).__init__).parameters
+            accepted = {"bias", "bias_prob", "layer"} | {
+                name for name, p in own.items() if name != "self" and p.kind is not p.VAR_KEYWORD}
+            check_keys(where, unknown, accepted, what=f"an argument of {where}")
         if not isinstance(bias, (int, float)):
             raise InitCfgTypeError("bias", bias, "a number", "write bias=0 (or use bias_prob).", where)
         if bias_prob is not None and not isinstance(bias_prob, float):

@@ -208,3 +208,12 @@ def test_unknown_initialiser_type_message() -> None:
 def test_update_init_info_outside_init_weights() -> None:
     with pytest.raises(RuntimeError, match="has no _params_init_info"):
         ours.update_init_info(nn.Linear(1, 1), "x")
+
+
+def test_misspelt_initialiser_argument_message() -> None:
+    with pytest.raises(TypeError):  # MMEngine: an unexpected keyword argument
+        theirs.initialize(FooNet(), dict(type="Normal", stdd=0.01, layer="Linear"))
+    with pytest.raises(ConfigError) as info:
+        ours.initialize(FooNet(), [dict(type="Kaiming", layer="Conv2d"), dict(type="Normal", stdd=0.01)])
+    assert str(info.value) == ("init_cfg[1].stdd: got 0.01; expected an argument of NormalInit (bias, bias_prob, "
+                               "layer, mean, std). Fix: rename it to 'std'.")
