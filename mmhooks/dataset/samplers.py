@@ -102,6 +102,10 @@ class InfiniteSampler(Sampler[int]):
 
     One generator seeded with ``seed`` yields permutation after permutation;
     rank ``r`` of ``W`` takes every ``W``-th index of that stream from position ``r``.
+    The stream belongs to the sampler, not to an iterator: iterating the
+    sampler again (a new ``DataLoader`` iterator, as Lightning makes at each of
+    its epochs) continues where the previous iterator stopped, and closing an
+    iterator leaves the stream open.
 
     Args:
         dataset: The dataset (only its length is used).
@@ -111,13 +115,20 @@ class InfiniteSampler(Sampler[int]):
         world_size: Number of ranks; ``None`` reads it from ``torch.distributed``.
 
     MMEngine parity:
-        The stream is created once: iterating the sampler again continues where
-        the last iteration stopped, and :meth:`set_epoch` does nothing.
+        MMEngine's loop iterates the sampler once for the whole run, so its
+        ``__iter__`` can hand out the stream itself, which Python closes with
+        the first iterator; the second ``iter()`` is then empty. Here every
+        ``iter()`` draws from the one stream, so the indices a run sees are
+        MMEngine's however often the loader is iterated, as long as no iterator
+        is discarded with indices it fetched but did not deliver (DataLoader
+        workers prefetch; with ``num_workers=0`` nothing is lost).
+        :meth:`set_epoch` does nothing, as in MMEngine.
 
     Example:
         >>> import itertools
-        >>> list(itertools.islice(InfiniteSampler(range(3), shuffle=False, rank=0, world_size=2), 4))
-        [0, 2, 1, 0]
+        >>> sampler = InfiniteSampler(range(3), shuffle=False, rank=0, world_size=2)
+        >>> list(itertools.islice(sampler, 4)), list(itertools.islice(sampler, 2))
+        ([0, 2, 1, 0], [2, 1])
     """
 
     def __init__(self, dataset: Sized, shuffle: bool = True, seed: int | None = None,
@@ -141,11 +152,14 @@ class InfiniteSampler(Sampler[int]):
         yield from itertools.islice(self._infinite_indices(), self.rank, None, self.world_size)
 
     def __iter__(self) -> Iterator[int]:
-        yield from self.indices
+        # ``next`` rather than ``yield from``: closing this iterator must not close the shared stream.
+        stream = self.indices
+        while True:
+            yield next(stream)
 
     def __len__(self) -> int:
         """Length of the dataset (the stream itself never ends)."""
         return self.size
 
     def set_epoch(self, epoch: int) -> None:
-        """No effect: an iteration-based run has no epochs to reshuffle for."""
+        """No effect, as in MMEngine: the stream does not restart or reshuffle by epoch."""

@@ -8,16 +8,15 @@ the Lightning backend.
 
 from __future__ import annotations
 
-from abc import ABCMeta, abstractmethod
+from abc import abstractmethod
 from collections import OrderedDict
 from typing import Any, Protocol, cast
 
 import torch
 from torch import nn
 
-from mmhooks.errors import MMHooksTranslationWarning, warn_once
+from mmhooks.model.base_module import BaseModule
 from mmhooks.model.data_preprocessor import BaseDataPreprocessor
-from mmhooks.model.wrappers import is_model_wrapper
 from mmhooks.registry import MODELS
 
 __all__ = ["BaseModel", "OptimWrapperLike"]
@@ -38,7 +37,7 @@ def _is_preprocessor(module: nn.Module) -> bool:
     )
 
 
-class BaseModel(nn.Module, metaclass=ABCMeta):
+class BaseModel(BaseModule):
     """Base class for models trained with ``train_step`` and evaluated with ``val_step``.
 
     Subclasses implement :meth:`forward`. Moving the model (``to``, ``cuda``,
@@ -47,7 +46,8 @@ class BaseModel(nn.Module, metaclass=ABCMeta):
     Args:
         data_preprocessor: A module, or a config dict built through ``MODELS``;
             ``None`` gives ``BaseDataPreprocessor()``.
-        init_cfg: Weight initialisation config; see :meth:`init_weights`.
+        init_cfg: Weight initialisation config, applied by ``init_weights``
+            (see :class:`~mmhooks.model.BaseModule`).
 
     Raises:
         TypeError: ``data_preprocessor`` is neither a dict nor an ``nn.Module``.
@@ -66,9 +66,7 @@ class BaseModel(nn.Module, metaclass=ABCMeta):
 
     def __init__(self, data_preprocessor: dict[str, Any] | nn.Module | None = None,
                  init_cfg: dict[str, Any] | list[dict[str, Any]] | None = None) -> None:
-        super().__init__()
-        self._is_init = False
-        self.init_cfg = init_cfg
+        super().__init__(init_cfg)
         if data_preprocessor is None:
             data_preprocessor = dict(type="BaseDataPreprocessor")
         if isinstance(data_preprocessor, nn.Module):
@@ -80,32 +78,6 @@ class BaseModel(nn.Module, metaclass=ABCMeta):
                 f"{type(self).__name__}.data_preprocessor: got {type(data_preprocessor).__name__}; expected a dict "
                 "or an nn.Module. Fix: pass dict(type='BaseDataPreprocessor') or a preprocessor instance."
             )
-
-    @property
-    def is_init(self) -> bool:
-        """Whether :meth:`init_weights` has run."""
-        return self._is_init
-
-    def init_weights(self) -> None:
-        """Initialise each child that has ``init_weights`` and has not been initialised yet.
-
-        MMEngine parity:
-            ``init_cfg`` initialisers (``Normal``, ``Kaiming``, ``Pretrained``...)
-            are not applied; a set ``init_cfg`` warns once. Initialise weights in
-            ``__init__`` or override this method.
-        """
-        if self.init_cfg is not None:
-            warn_once(
-                f"{type(self).__name__}.init_cfg: got {self.init_cfg!r}; mmhooks does not apply MMEngine "
-                "initialisers. Fix: initialise weights in __init__ or override init_weights.",
-                MMHooksTranslationWarning,
-            )
-        for child in self.children():
-            if is_model_wrapper(child) and not hasattr(child, "init_weights"):
-                child = cast(nn.Module, child.module)
-            if hasattr(child, "init_weights") and not getattr(child, "is_init", False):
-                cast(Any, child).init_weights()  # checked by hasattr above
-        self._is_init = True
 
     @abstractmethod
     def forward(self, inputs: torch.Tensor, data_samples: list[Any] | None = None, mode: str = "tensor") -> Any:

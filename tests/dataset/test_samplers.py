@@ -47,11 +47,28 @@ def test_infinite_sampler_matches_mmengine(monkeypatch: pytest.MonkeyPatch, worl
         ours = InfiniteSampler(dataset, shuffle=shuffle, seed=seed, rank=rank, world_size=world_size)
         theirs = _mm(monkeypatch, mm_sampler.InfiniteSampler, rank, world_size, dataset=dataset, shuffle=shuffle,
                      seed=seed)
-        assert list(itertools.islice(ours, 23)) == list(itertools.islice(theirs, 23))
+        stream = iter(theirs)  # MMEngine's loop iterates its sampler once for the whole run
+        assert list(itertools.islice(ours, 23)) == list(itertools.islice(stream, 23))
         ours.set_epoch(5)
         theirs.set_epoch(5)
-        assert list(itertools.islice(ours, 7)) == list(itertools.islice(theirs, 7))  # the stream continues
+        # A second iteration (Lightning makes one per epoch) continues MMEngine's stream.
+        assert list(itertools.islice(ours, 7)) == list(itertools.islice(stream, 7))
         assert len(ours) == len(theirs) == 5
+
+
+def test_infinite_sampler_continues_across_dataloader_iterators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each epoch's new DataLoader iterator continues the stream (it used to be empty after the first)."""
+    from torch.utils.data import DataLoader
+
+    dataset = list(range(10))
+    ours = DataLoader(dataset, batch_size=4, sampler=InfiniteSampler(dataset, seed=3, rank=0, world_size=1))
+    theirs = DataLoader(dataset, batch_size=4,
+                        sampler=_mm(monkeypatch, mm_sampler.InfiniteSampler, 0, 1, dataset=dataset, seed=3))
+    expected = [batch.tolist() for batch in itertools.islice(theirs, 4 * len(theirs))]
+    seen = []
+    for _ in range(4):
+        seen.extend(batch.tolist() for batch in itertools.islice(ours, len(ours)))
+    assert seen == expected
 
 
 def test_rank_defaults_to_torch_distributed_state() -> None:

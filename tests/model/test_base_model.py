@@ -203,10 +203,30 @@ def test_init_weights_calls_children_once() -> None:
     assert (model.child.calls, model.wrapped.module.calls, model.is_init) == (1, 1, True)
 
 
-def test_init_weights_warns_that_init_cfg_is_not_applied() -> None:
-    model = OurToy(init_cfg=dict(type="Normal", std=0.01, layer="Linear"))
-    with pytest.warns(UserWarning, match=r"^OurToy.init_cfg: got \{'type': 'Normal'.*does not apply MMEngine"):
+def test_init_cfg_is_applied_like_mmengine() -> None:
+    """BaseModel is a BaseModule: its init_cfg sets the weights exactly as MMEngine's BaseModel does."""
+
+    class MMToyWithInit(MMBaseModel):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.linear = nn.Linear(3, 1)
+
+        def forward(self, inputs: Any, data_samples: Any = None, mode: str = "tensor") -> Any:
+            return _forward(self, inputs, data_samples, mode)
+
+    from mmhooks.model import BaseModule
+
+    cfg = dict(type="Normal", std=0.01, bias=0.5, layer="Linear")
+    models = []
+    for cls in (OurToy, MMToyWithInit):
+        torch.manual_seed(0)
+        model = cls(init_cfg=cfg)
+        torch.manual_seed(1)
         model.init_weights()
+        models.append(model)
+    assert isinstance(models[0], BaseModule)
+    assert models[0].linear.bias.item() == models[1].linear.bias.item() == 0.5
+    torch.testing.assert_close(models[0].linear.weight, models[1].linear.weight, rtol=0, atol=0)
 
 
 class CustomWrapper(nn.Module):
