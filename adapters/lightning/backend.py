@@ -18,6 +18,7 @@ import lightning.pytorch as pl
 
 from mmhooks.adapters.lightning import _internals
 from mmhooks.adapters.lightning.hook_callback import HookCallback
+from mmhooks.adapters.lightning.iteration_loader import IterationEpochs
 from mmhooks.adapters.lightning.model_module import MMModelModule
 from mmhooks.adapters.lightning.resume import skip_done_batches
 from mmhooks.adapters.lightning.session import TrainerSession
@@ -87,6 +88,8 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
         runner.start_run_files()
         if stage == "fit":
             runner.build_train_objects()
+            if not runner.by_epoch and hasattr(runner.train_dataloader, "__len__"):
+                runner.train_loop.prepare()  # MMEngine builds the loop's iterator before before_run
             runner.build_eval_objects("val")
             self.set_optim_wrapper(runner.optim_wrapper)
         else:
@@ -95,7 +98,14 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
         self.mm_test_evaluator = runner.test_evaluator
 
     def train_dataloader(self) -> Any:
-        loader = self._runner.train_dataloader
+        runner = self._runner
+        loader = runner.train_dataloader
+        loop = runner.train_loop
+        if getattr(loop, "dataloader_iterator", None) is not None:  # iteration-based: one iterator for the run
+            if self.trainer.ckpt_path is not None:
+                runner.context.progress.iter = _internals.batches_ready(self.trainer)
+                loop.skip_trained_batches()
+            return IterationEpochs(loader, loop.dataloader_iterator)
         length = len(loader) if hasattr(loader, "__len__") else 0
         return skip_done_batches(loader, _internals.batches_done_in_resumed_epoch(self.trainer, length))
 

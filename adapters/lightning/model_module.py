@@ -99,6 +99,7 @@ class MMModelModule(pl.LightningModule):
         self.mm_train_outputs: Any = None
         self.mm_val_metrics: dict[str, Any] | None = None
         self.mm_test_metrics: dict[str, Any] | None = None
+        self._eval_losses: dict[str, Any] = {}
         self.set_optim_wrapper(optim_wrapper)
 
     def set_optim_wrapper(self, optim_wrapper: Any) -> None:
@@ -197,33 +198,48 @@ class MMModelModule(pl.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         self.mm_val_metrics = None
+        self._eval_losses = {}
 
-    def validation_step(self, batch: Any, batch_idx: int) -> Any:
-        outputs = cast(Any, self.mm_model).val_step(batch)
-        if self.mm_val_evaluator is not None:
-            self.mm_val_evaluator.process(data_samples=outputs, data_batch=batch)
+    def _eval_model(self) -> Any:
+        """The runner's current model (PrepareTTAHook swaps in a TTA model for testing), else the module's."""
+        runner = self.mm_runner
+        return runner.model if runner is not None else self.mm_model
+
+    def _eval_step(self, stage: str, batch: Any, evaluator: Any) -> Any:
+        """MMEngine's ``ValLoop.run_iter``: the step, its ``loss`` element set apart, the evaluator fed."""
+        from mmhooks.runner.loops import collect_losses
+
+        outputs = getattr(self._eval_model(), f"{stage}_step")(batch)
+        outputs = collect_losses(outputs, self._eval_losses)
+        if evaluator is not None:
+            evaluator.process(data_samples=outputs, data_batch=batch)
         return outputs
 
+    def validation_step(self, batch: Any, batch_idx: int) -> Any:
+        return self._eval_step("val", batch, self.mm_val_evaluator)
+
     def on_validation_epoch_end(self) -> None:
-        self.mm_val_metrics = self._evaluate(self.mm_val_evaluator, self.trainer.val_dataloaders)
+        self.mm_val_metrics = self._evaluate(self.mm_val_evaluator, self.trainer.val_dataloaders, "val")
 
     def on_test_epoch_start(self) -> None:
         self.mm_test_metrics = None
+        self._eval_losses = {}
 
     def test_step(self, batch: Any, batch_idx: int) -> Any:
-        outputs = cast(Any, self.mm_model).test_step(batch)
-        if self.mm_test_evaluator is not None:
-            self.mm_test_evaluator.process(data_samples=outputs, data_batch=batch)
-        return outputs
+        return self._eval_step("test", batch, self.mm_test_evaluator)
 
     def on_test_epoch_end(self) -> None:
-        self.mm_test_metrics = self._evaluate(self.mm_test_evaluator, self.trainer.test_dataloaders)
+        self.mm_test_metrics = self._evaluate(self.mm_test_evaluator, self.trainer.test_dataloaders, "test")
 
-    def _evaluate(self, evaluator: Any, dataloaders: Any) -> dict[str, Any]:
+    def _evaluate(self, evaluator: Any, dataloaders: Any, stage: str) -> dict[str, Any]:
         if evaluator is None or self.trainer.sanity_checking:
             return {}
+        from mmhooks.runner.loops import mean_losses
+
         loader = dataloaders[0] if isinstance(dataloaders, (list, tuple)) else dataloaders
         metrics: dict[str, Any] = evaluator.evaluate(len(loader.dataset))
+        if self._eval_losses:
+            metrics.update(mean_losses(self._eval_losses, stage))
         scalars = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) or
                    (isinstance(v, torch.Tensor) and v.numel() == 1)}
         if scalars:  # also visible to Lightning callbacks (ModelCheckpoint(monitor=...))

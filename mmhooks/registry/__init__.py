@@ -89,7 +89,7 @@ VISUALIZERS = Registry("visualizer")
 LOG_PROCESSORS = Registry("log_processor")
 LOOPS = Registry("loop")
 FUNCTIONS = Registry("function")
-WEIGHT_INITIALIZERS = Registry("weight_initializer")  # init_cfg types (Kaiming, Normal...); MMEngine's name
+WEIGHT_INITIALIZERS = Registry("weight initializer")  # init_cfg types (Kaiming, Normal...); MMEngine's name
 
 # Packages whose classes register themselves in the registries above. Each
 # exposes ``import_all()``; packages without one are imported whole.

@@ -208,14 +208,30 @@ class IterBasedTrainLoop(_TrainLoop):
         runner.context.progress.max_epochs = 1
         self.dataloader_iterator: InfiniteDataloaderIterator | None = None
 
+    def prepare(self) -> InfiniteDataloaderIterator:
+        """Start the run's one iterator over the train dataloader, where MMEngine's loop constructor does.
+
+        Backends call this before ``before_run``: starting a DataLoader
+        iterator draws its base seed from torch's global generator, which
+        ``init_weights`` draws from next.
+        """
+        if self.dataloader_iterator is None:
+            self.dataloader_iterator = InfiniteDataloaderIterator(self.dataloader)
+        return self.dataloader_iterator
+
+    def skip_trained_batches(self) -> None:
+        """A resumed run continues on the data it had reached (MMEngine advances ``iter`` batches)."""
+        if self.iter > 0:
+            self._runner.logger.warning(
+                f"Advance dataloader {self.iter} steps to skip data that has already been trained")
+            self.prepare().skip(self.iter)
+
     def run(self) -> Any:
         runner = self._runner
         runner.call_hook("before_train")
         runner.call_hook("before_train_epoch")
-        iterator = self.dataloader_iterator = InfiniteDataloaderIterator(self.dataloader)
-        if self.iter > 0:
-            runner.logger.warning(f"Advance dataloader {self.iter} steps to skip data that has already been trained")
-            iterator.skip(self.iter)
+        iterator = self.prepare()
+        self.skip_trained_batches()
         while self.iter < self.max_iters and not self.stop_training:
             runner.model.train()
             self.run_iter(next(iterator))
@@ -254,6 +270,11 @@ class InfiniteDataloaderIterator:
         try:
             return next(self._iterator)
         except StopIteration:
+            from mmhooks.logging.logger import print_log
+
+            print_log("Reach the end of the dataloader, it will be restarted and continue to iterate. It is "
+                      "recommended to use `mmengine.dataset.InfiniteSampler` to enable the dataloader to iterate "
+                      "infinitely.", logger="current", level=logging.WARNING)
             self._epoch += 1
             for owner in (self._dataloader, getattr(self._dataloader, "batch_sampler", None)):
                 set_epoch = getattr(getattr(owner, "sampler", None), "set_epoch", None)

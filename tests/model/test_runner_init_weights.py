@@ -69,15 +69,11 @@ def run(lib: types.ModuleType, hook_cls: type, runner_cls: type, work_dir: Any, 
     return trace
 
 
-NOT_WIRED = "mmhooks' Runner does not call model.init_weights() yet (MMEngine's Runner.train does, after before_run)"
 TRAIN_CFGS = [
-    pytest.param(dict(by_epoch=True, max_epochs=1), marks=pytest.mark.xfail(strict=True, reason=NOT_WIRED),
-                 id="epoch_based"),
+    pytest.param(dict(by_epoch=True, max_epochs=1), id="epoch_based"),
     # MMEngine's IterBasedTrainLoop creates its DataLoader iterator when the loop is built, before before_run:
     # that draws the iterator's base seed from torch's global generator before init_weights draws the weights.
-    pytest.param(dict(by_epoch=False, max_iters=3), marks=[pytest.mark.xfail(
-        strict=True, reason=NOT_WIRED + "; and the train iterator must exist before it, as in MMEngine"),
-        pytest.mark.slow], id="iter_based"),
+    pytest.param(dict(by_epoch=False, max_iters=3), marks=pytest.mark.slow, id="iter_based"),
 ]
 
 

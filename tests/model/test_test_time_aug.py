@@ -233,8 +233,6 @@ def test_build_runner_with_tta_sets_pipeline_and_hook_like_mmengine(tmp_path: An
     assert [type(h).__name__ for h in expected.hooks if type(h).__name__ == "PrepareTTAHook"] == ["PrepareTTAHook"]
 
 
-@pytest.mark.xfail(strict=True, reason="the Lightning backend's test_step calls the model it was built with, not "
-                                       "the runner.model PrepareTTAHook sets (adapters/lightning/model_module.py)")
 def test_tta_runner_test_merges_views_like_mmengine(tmp_path: Any, registered_names: Any) -> None:
     from mmengine.config import Config as MMConfig
     from mmengine.hooks.test_time_aug_hook import build_runner_with_tta as mm_build

@@ -201,7 +201,7 @@ def test_missing_override_attribute_message() -> None:
 
 def test_unknown_initialiser_type_message() -> None:
     with pytest.raises(ConfigError, match=r"^init_cfg\.type: got 'Kaiminng'; expected a registered "
-                                          r"weight_initializer \(.*\)\. Fix: did you mean 'Kaiming'\?$"):
+                                          r"weight initializer \(.*\)\. Fix: did you mean 'Kaiming'\?$"):
         ours.initialize(FooNet(), dict(type="Kaiminng", layer="Conv2d"))
 
 

@@ -188,11 +188,8 @@ def test_same_checkpoints(both_runs):
             torch.testing.assert_close(ours["state_dict"][key], value, rtol=0, atol=1e-6)
 
 
-# ----------------------------------------------------------------------------- known gaps (adapters, lead's files)
+# ------------------------------------------------ one iterator for the whole run, as MMEngine's IterBasedTrainLoop
 @pytest.mark.slow  # DataLoader worker processes
-@pytest.mark.xfail(strict=True, reason="Lightning makes a new DataLoader iterator per epoch; with workers, the "
-                                       "indices they prefetched for the discarded iterator are lost, so the "
-                                       "stream shifts (MMEngine keeps one iterator for the whole run)")
 def test_infinite_sampler_with_workers_matches_mmengine(tmp_path):
     mm_trace, _, _ = mmengine_run(tmp_path / "mm", "InfiniteSampler", num_workers=2)
     our_trace, _, _ = mmhooks_run(tmp_path / "ours", "InfiniteSampler", num_workers=2)
@@ -206,10 +203,6 @@ def test_resume_from_iteration_checkpoint_continues_the_stream(both_runs, tmp_pa
     import shutil
 
     sampler = request.node.callspec.params["both_runs"]
-    if sampler == "InfiniteSampler":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="a resumed fit restarts the InfiniteSampler's stream and skips only the batches "
-                                "of the resumed Lightning epoch; MMEngine skips runner.iter batches"))
     (mm_trace, _, _), (_, _, our_runner) = both_runs
     work_dir = tmp_path / "resumed"
     shutil.copytree(our_runner.work_dir, work_dir)
