@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import operator
 import os
 import pickle
 import shutil
@@ -17,10 +16,10 @@ from typing import Any, Optional, Union, cast
 from mmhooks.dist import is_main_process, master_only
 from mmhooks.errors import ConfigError, UnsupportedConfigError, closest
 from mmhooks.hooks.hook import DATA_BATCH, Hook
+from mmhooks.hooks.metric_rule import DEFAULT_GREATER_KEYS, DEFAULT_LESS_KEYS, infer_rule, rule_map
 from mmhooks.registry import HOOKS
 from mmhooks.runner.checkpoint import (
     atomic_save,
-    find_latest_checkpoint,
     load_checkpoint_file,
     write_last_checkpoint,
 )
@@ -69,8 +68,12 @@ class CheckpointHook(Hook):
         ``keep_ckpt_ids`` and ``last_ckpt``.
 
     MMEngine parity:
-        * Deleting old or previous-best checkpoints never removes the current
-          best checkpoint or the file this run resumed from.
+        * ``max_keep_ckpts`` keeps exactly MMEngine's files, across resumes
+          too: ``keep_ckpt_ids`` travels in the message hub, so the file a run
+          resumed from is deleted in its turn. The oldest checkpoint is deleted
+          once the new one and ``last_checkpoint`` are written (MMEngine deletes
+          it first), so a crash during a save never leaves the run without a
+          checkpoint to resume from.
         * ``last_checkpoint`` is written atomically and holds an absolute path.
         * The output directory is created and checked for write access in
           ``before_train``; a metric named in ``save_best`` that the evaluator
@@ -83,10 +86,10 @@ class CheckpointHook(Hook):
     priority = "VERY_LOW"
 
     # Class attributes, as in MMEngine, so downstream projects can extend them.
-    rule_map: dict[str, Callable[[Any, Any], bool]] = {"greater": operator.gt, "less": operator.lt}
+    rule_map: dict[str, Callable[[Any, Any], Any]] = rule_map
     init_value_map: dict[str, float] = {"greater": -inf, "less": inf}
-    _default_greater_keys = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
-    _default_less_keys = ["loss"]
+    _default_greater_keys = DEFAULT_GREATER_KEYS
+    _default_less_keys = DEFAULT_LESS_KEYS
 
     #: Key path used in run-time error messages (the hook's usual place in a config).
     config_path = "default_hooks.checkpoint"
@@ -156,7 +159,7 @@ class CheckpointHook(Hook):
         rules = _parse_rule(rule, self.save_best, where)
         self.greater_keys = _parse_keys("greater_keys", greater_keys, self._default_greater_keys, where)
         self.less_keys = _parse_keys("less_keys", less_keys, self._default_less_keys, where)
-        self.is_better_than: dict[str, Callable[[Any, Any], bool]] = {}
+        self.is_better_than: dict[str, Callable[[Any, Any], Any]] = {}
         self.rules: list[Optional[str]] = []
         self.key_indicators: list[str] = []
         if self.save_best is not None:
@@ -174,7 +177,6 @@ class CheckpointHook(Hook):
             )
         self.save_begin = save_begin
         self.keep_ckpt_ids: deque[int] = deque()
-        self._resumed_from: Optional[str] = None
 
     # ----------------------------------------------------------------- rules
     def _init_rule(self, rules: Sequence[Optional[str]], key_indicators: Sequence[str]) -> None:
@@ -197,17 +199,9 @@ class CheckpointHook(Hook):
         self.key_indicators = list(key_indicators)
 
     def _infer_rule(self, key: str) -> str:
-        lowered = key.lower()
-        greater = {item.lower() for item in self.greater_keys}
-        less = {item.lower() for item in self.less_keys}
-        if lowered in greater:
-            return "greater"
-        if lowered in less:
-            return "less"
-        if any(item in lowered for item in greater):
-            return "greater"
-        if any(item in lowered for item in less):
-            return "less"
+        rule = infer_rule(key, self.greater_keys, self.less_keys)
+        if rule is not None:
+            return rule
         raise ConfigError(
             "rule",
             None,
@@ -228,7 +222,6 @@ class CheckpointHook(Hook):
             self._check_writable(out_dir)
         runner.logger.info(f"Checkpoints will be saved to {out_dir}.")
 
-        self._resumed_from = self._find_resumed_from(runner)
         hub = runner.message_hub
         if self.save_best is not None:
             if len(self.key_indicators) == 1:
@@ -259,14 +252,6 @@ class CheckpointHook(Hook):
             ) from err
         if not os.access(out_dir, os.W_OK | os.X_OK):
             raise ConfigError(key, out_dir, "a writable directory for checkpoints", fix, self.config_path)
-
-    @staticmethod
-    def _find_resumed_from(runner: Any) -> Optional[str]:
-        """The checkpoint this run resumed from (MMEngine: ``load_from``, else ``work_dir/last_checkpoint``)."""
-        if not getattr(runner, "_resume", False):
-            return None
-        path = getattr(runner, "_load_from", None) or find_latest_checkpoint(runner.work_dir)
-        return os.path.abspath(os.fspath(path)) if path else None
 
     # -------------------------------------------------------- periodic saves
     def after_train_epoch(self, runner: Any) -> None:
@@ -303,16 +288,15 @@ class CheckpointHook(Hook):
     def _save_checkpoint_with_step(self, runner: Any, step: int, meta: dict[str, Any]) -> None:
         """Write the regular checkpoint ``filename_tmpl.format(step)`` and record it in the message hub.
 
-        The oldest kept checkpoint is deleted first, and the hub is updated
-        before saving, so the file lists itself in ``keep_ckpt_ids`` and
-        ``last_ckpt`` (MMEngine's order).
+        The hub is updated before saving, so the file lists itself in
+        ``keep_ckpt_ids`` and ``last_ckpt`` (as in MMEngine); the checkpoint
+        that drops out of ``keep_ckpt_ids`` is deleted after the save.
         """
         hub = runner.message_hub
+        expired: Optional[int] = None
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-                oldest = self.keep_ckpt_ids.popleft()
-                if is_main_process():
-                    self._remove_checkpoint(self._join(self.filename_tmpl.format(oldest)))
+                expired = self.keep_ckpt_ids.popleft()
             self.keep_ckpt_ids.append(step)
             hub.update_info("keep_ckpt_ids", list(self.keep_ckpt_ids))
 
@@ -332,6 +316,8 @@ class CheckpointHook(Hook):
         )
         if is_main_process():
             write_last_checkpoint(runner.work_dir, self.last_ckpt)
+            if expired is not None:
+                self._remove_checkpoint(self._join(self.filename_tmpl.format(expired)))
 
     # ------------------------------------------------------------ best saves
     def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
@@ -442,19 +428,9 @@ class CheckpointHook(Hook):
         assert self.out_dir is not None, "before_train resolves out_dir"
         return os.path.join(self.out_dir, filename)
 
-    def _protected_paths(self) -> set[str]:
-        paths: list[Optional[str]] = [self._resumed_from]
-        if self.save_best is not None:
-            if len(self.key_indicators) == 1:
-                paths.append(getattr(self, "best_ckpt_path", None))
-            else:
-                paths.extend(getattr(self, "best_ckpt_path_dict", {}).values())
-        return {os.path.abspath(path) for path in paths if path}
-
-    def _remove_checkpoint(self, path: str) -> bool:
-        """Delete a checkpoint file (or a DeepSpeed directory) unless it is protected; True if removed."""
-        if os.path.abspath(path) in self._protected_paths():
-            return False
+    @staticmethod
+    def _remove_checkpoint(path: str) -> bool:
+        """Delete a checkpoint file (or a DeepSpeed directory); True if something was removed."""
         if os.path.isfile(path):
             os.remove(path)
             return True
@@ -514,11 +490,12 @@ def _parse_rule(rule: object, save_best: Optional[list[str]], where: str) -> lis
     return list(rule)
 
 
-def _parse_keys(key: str, value: Optional[Sequence[str]], default: list[str], where: str) -> list[str]:
+def _parse_keys(key: str, value: Optional[Sequence[str]], default: Sequence[str], where: str) -> Sequence[str]:
+    """MMEngine's types: the class default when None, ``(value,)`` for a str, else the list or tuple as given."""
     if value is None:
-        return list(default)
-    items = [value] if isinstance(value, str) else list(value)
-    if not all(isinstance(item, str) for item in items):
+        return default
+    items: Sequence[str] = (value,) if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
         raise ConfigError(key, value, "a str or a list of str", "list metric key fragments.", where)
     return items
 

@@ -218,7 +218,7 @@ def resumed_runner(tmp_path, max_epochs: int, resume_from: str, load_from=None) 
     return runner
 
 
-def test_resume_matches_mmengine_except_the_resumed_file_is_kept(tmp_path):
+def test_resume_keeps_exactly_mmengines_files(tmp_path):
     mm_hooks = pytest.importorskip("mmengine.hooks")
     results = {}
     for name, cls in (("theirs", mm_hooks.CheckpointHook), ("ours", CheckpointHook)):
@@ -229,21 +229,27 @@ def test_resume_matches_mmengine_except_the_resumed_file_is_kept(tmp_path):
         run_epochs(cls(interval=1, max_keep_ckpts=2, save_best="acc"), runner, max_epochs=7)
         results[name] = outcome(runner, work)
     theirs, ours = results["theirs"], results["ours"]
-    assert set(ours["files"]) == set(theirs["files"]) | {"epoch_3.pth"}  # mmhooks never deletes what it resumed
-    assert {k: v for k, v in ours["files"].items() if k != "epoch_3.pth"} == theirs["files"]
+    assert "epoch_3.pth" not in ours["files"]  # the file the run resumed from is rotated out in its turn
+    assert ours["files"] == theirs["files"]
     assert ours["hub"] == theirs["hub"]
     assert ours["hub"]["keep_ckpt_ids"] == [6, 7]
 
 
-def test_previous_best_is_kept_when_it_was_resumed_from(tmp_path):
-    first = StubRunner(tmp_path, max_epochs=2, max_iters=6)
-    run_epochs(CheckpointHook(interval=1, save_best="acc"), first, max_epochs=2)
-    best = str(tmp_path / "best_acc_epoch_2.pth")
-    runner = resumed_runner(tmp_path, 4, best, load_from=best)
-    run_epochs(CheckpointHook(interval=1, save_best="acc"), runner, max_epochs=4)  # new best at epoch 4
-    assert os.path.exists(best)
-    assert runner.message_hub.runtime_info["best_ckpt"] == str(tmp_path / "best_acc_epoch_4.pth")
-    assert runner.message_hub.runtime_info["best_score"] == 0.8
+def test_previous_best_is_replaced_even_when_it_was_resumed_from(tmp_path):
+    mm_hooks = pytest.importorskip("mmengine.hooks")
+    results = {}
+    for name, cls in (("theirs", mm_hooks.CheckpointHook), ("ours", CheckpointHook)):
+        work = tmp_path / name
+        first = StubRunner(work, max_epochs=2, max_iters=6)
+        run_epochs(cls(interval=1, save_best="acc"), first, max_epochs=2)
+        best = str(work / "best_acc_epoch_2.pth")
+        runner = resumed_runner(work, 4, best, load_from=best)
+        run_epochs(cls(interval=1, save_best="acc"), runner, max_epochs=4)  # new best at epoch 4
+        results[name] = outcome(runner, work)
+        assert not os.path.exists(best)
+        assert runner.message_hub.runtime_info["best_ckpt"] == str(work / "best_acc_epoch_4.pth")
+        assert runner.message_hub.runtime_info["best_score"] == 0.8
+    assert results["ours"]["files"] == results["theirs"]["files"]
 
 
 @pytest.mark.parametrize(
@@ -353,3 +359,31 @@ def test_registered_and_built_from_config(tmp_path):
     assert isinstance(hook, CheckpointHook)
     assert hook.filename_tmpl == "iter_{}.pth"
     assert hook.priority == "VERY_LOW"
+
+
+@pytest.mark.parametrize(
+    "value", [None, "acc", ["acc", "psnr"], ("acc",)], ids=["default", "str", "list", "tuple"])
+@pytest.mark.parametrize("key", ["greater_keys", "less_keys"])
+def test_key_lists_have_mmengines_types(key, value):
+    mm_hooks = pytest.importorskip("mmengine.hooks")
+    ours, theirs = getattr(CheckpointHook(**{key: value}), key), getattr(mm_hooks.CheckpointHook(**{key: value}), key)
+    assert type(ours) is type(theirs)
+    assert list(ours) == list(theirs)
+
+
+NAMES = ["loss", "val_loss", "accuracy/top1", "mIoU", "AR@100", "coco/bbox_mAP", "Precision", "aAcc", "loss_acc",
+         "top", "Loss", "psnr_loss", "PSNR"]
+
+
+@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+@pytest.mark.parametrize("keys", [{}, dict(greater_keys=["psnr"]), dict(less_keys="acc")],
+                         ids=["defaults", "greater-psnr", "less-acc"])
+def test_rule_inference_matches_mmengine(name, keys):
+    mm_hooks = pytest.importorskip("mmengine.hooks")
+    try:
+        theirs = mm_hooks.CheckpointHook(save_best=name, **keys).rules
+    except ValueError:
+        with pytest.raises(ConfigError, match="cannot be inferred"):
+            CheckpointHook(save_best=name, **keys)
+        return
+    assert CheckpointHook(save_best=name, **keys).rules == theirs
