@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import logging
 import shutil
-import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from math import inf
@@ -25,6 +25,8 @@ from mmhooks.runner.checkpoint import (
 )
 
 __all__ = ["CheckpointHook"]
+
+log = logging.getLogger(__name__)
 
 _LOCAL_BACKENDS = {None, "local", "disk"}
 
@@ -126,11 +128,7 @@ class CheckpointHook(Hook):
         self.args = kwargs
 
         if file_client_args is not None:
-            warnings.warn(
-                f"{where}.file_client_args is deprecated (as in MMEngine); use backend_args instead.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+            log.warning("%s.file_client_args is deprecated (as in MMEngine); use backend_args instead.", where)
             if backend_args is not None:
                 raise ConfigError(
                     "file_client_args",

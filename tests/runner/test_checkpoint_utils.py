@@ -395,9 +395,12 @@ def test_load_from_local_expands_home_and_reads_weights_only(tmp_path, monkeypat
         load_from_local("~/missing.pth", None)
 
 
-def test_save_checkpoint_writes_what_mmengine_loads(tmp_path, capsys):
+def test_save_checkpoint_writes_what_mmengine_loads(tmp_path):
     mm_checkpoint = pytest.importorskip("mmengine.runner.checkpoint")
+    from mmhooks.logging import MMLogger
     from mmhooks.runner.checkpoint import save_checkpoint
+
+    current = MMLogger.get_instance(f"save-{tmp_path.name}", log_file=str(tmp_path / "run.log"))
 
     net = Net()
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
@@ -412,7 +415,9 @@ def test_save_checkpoint_writes_what_mmengine_loads(tmp_path, capsys):
         target = Net()
         mm_checkpoint.load_checkpoint(target, str(tmp_path / name), strict=True)
         _assert_same_state(target.state_dict(), net.state_dict())
-    assert "Please use \"backend_args\" instead" in capsys.readouterr().out  # the deprecation, as MMEngine logs it
+    current.handlers[-1].flush()
+    assert "WARNING - \"file_client_args\" will be deprecated in future. Please use \"backend_args\" instead" in (
+        tmp_path / "run.log").read_text()  # the deprecation, as MMEngine logs it (to the current logger)
     with pytest.raises(TypeError):  # MMEngine's signature has no meta
         save_checkpoint(net, str(tmp_path / "x.pth"), meta="invalid type")
 
