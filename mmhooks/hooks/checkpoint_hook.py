@@ -18,11 +18,8 @@ from mmhooks.errors import ConfigError, UnsupportedConfigError, closest
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.hooks.metric_rule import DEFAULT_GREATER_KEYS, DEFAULT_LESS_KEYS, infer_rule, rule_map
 from mmhooks.registry import HOOKS
-from mmhooks.runner.checkpoint import (
-    atomic_save,
-    load_checkpoint_file,
-    write_last_checkpoint,
-)
+from mmhooks.runner.checkpoint import atomic_save, load_checkpoint_file, write_last_checkpoint
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["CheckpointHook"]
 
@@ -209,7 +206,7 @@ class CheckpointHook(Hook):
         )
 
     # ---------------------------------------------------------------- set-up
-    def before_train(self, runner: Any) -> None:
+    def before_train(self, runner: RunnerLike) -> None:
         """Resolve and check the output directory, and restore best and kept checkpoints after a resume."""
         work_dir = os.fspath(runner.work_dir)
         out_dir = work_dir if self._out_dir_arg is None else self._out_dir_arg
@@ -233,10 +230,12 @@ class CheckpointHook(Hook):
             keep_ckpt_ids: list[int] = []
             if "keep_ckpt_ids" in hub.runtime_info:
                 keep_ckpt_ids = list(hub.get_info("keep_ckpt_ids"))
-                while len(keep_ckpt_ids) > self.max_keep_ckpts:
-                    step = keep_ckpt_ids.pop(0)
-                    if is_main_process():
-                        self._remove_checkpoint(self._join(self.filename_tmpl.format(step)))
+                if len(keep_ckpt_ids) > self.max_keep_ckpts:  # max_keep_ckpts shrank since the checkpoint
+                    while len(keep_ckpt_ids) > self.max_keep_ckpts:
+                        step = keep_ckpt_ids.pop(0)
+                        if is_main_process():
+                            self._remove_checkpoint(self._join(self.filename_tmpl.format(step)))
+                    hub.update_info("keep_ckpt_ids", list(keep_ckpt_ids))  # MMEngine trims the hub's list in place
             self.keep_ckpt_ids = deque(keep_ckpt_ids, self.max_keep_ckpts)
 
     def _check_writable(self, out_dir: str) -> None:
@@ -252,7 +251,7 @@ class CheckpointHook(Hook):
             raise ConfigError(key, out_dir, "a writable directory for checkpoints", fix, self.config_path)
 
     # -------------------------------------------------------- periodic saves
-    def after_train_epoch(self, runner: Any) -> None:
+    def after_train_epoch(self, runner: RunnerLike) -> None:
         """Save every ``interval`` epochs from ``save_begin``, and after the last epoch if ``save_last``."""
         if not self.by_epoch:
             return
@@ -263,7 +262,7 @@ class CheckpointHook(Hook):
             self._save_checkpoint(runner)
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         """Save every ``interval`` iterations from ``save_begin``, and after the last one if ``save_last``."""
         if self.by_epoch:
@@ -274,7 +273,7 @@ class CheckpointHook(Hook):
             runner.logger.info(f"Saving checkpoint at {runner.iter + 1} iterations")
             self._save_checkpoint(runner)
 
-    def _save_checkpoint(self, runner: Any) -> None:
+    def _save_checkpoint(self, runner: RunnerLike) -> None:
         if self.by_epoch:
             step = runner.epoch + 1
             meta = dict(epoch=step, iter=runner.iter)
@@ -283,7 +282,7 @@ class CheckpointHook(Hook):
             meta = dict(epoch=runner.epoch, iter=step)
         self._save_checkpoint_with_step(runner, step, meta)
 
-    def _save_checkpoint_with_step(self, runner: Any, step: int, meta: dict[str, Any]) -> None:
+    def _save_checkpoint_with_step(self, runner: RunnerLike, step: int, meta: dict[str, Any]) -> None:
         """Write the regular checkpoint ``filename_tmpl.format(step)`` and record it in the message hub.
 
         The hub is updated before saving, so the file lists itself in
@@ -302,7 +301,7 @@ class CheckpointHook(Hook):
         self.last_ckpt = self._join(filename)
         hub.update_info("last_ckpt", self.last_ckpt)
         runner.save_checkpoint(
-            self.out_dir,
+            self._resolved_out_dir(),
             filename,
             file_client_args=self.file_client_args,
             save_optimizer=self.save_optimizer,
@@ -318,7 +317,7 @@ class CheckpointHook(Hook):
                 self._remove_checkpoint(self._join(self.filename_tmpl.format(expired)))
 
     # ------------------------------------------------------------ best saves
-    def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         """Save a best checkpoint for every tracked metric that improved."""
         if not metrics:
             runner.logger.warning(
@@ -328,7 +327,7 @@ class CheckpointHook(Hook):
             return
         self._save_best_checkpoint(runner, metrics)
 
-    def _save_best_checkpoint(self, runner: Any, metrics: dict[str, Any]) -> None:
+    def _save_best_checkpoint(self, runner: RunnerLike, metrics: dict[str, Any]) -> None:
         if not self.save_best:
             return
         unit, count = ("epoch", runner.epoch) if self.by_epoch else ("iter", runner.iter)
@@ -361,7 +360,7 @@ class CheckpointHook(Hook):
                 runner.logger.info(f"The previous best checkpoint {previous} is removed")
             hub.update_info(ckpt_key, best_path)
             runner.save_checkpoint(
-                self.out_dir,
+                self._resolved_out_dir(),
                 filename=best_name,
                 file_client_args=self.file_client_args,
                 save_optimizer=False,
@@ -390,7 +389,7 @@ class CheckpointHook(Hook):
         )
 
     # ------------------------------------------------------------ publishing
-    def after_train(self, runner: Any) -> None:
+    def after_train(self, runner: RunnerLike) -> None:
         """Publish the last and best checkpoints, trimmed to ``published_keys``, if requested."""
         if self.published_keys is None:
             return
@@ -403,7 +402,7 @@ class CheckpointHook(Hook):
                 self._publish_model(runner, best)
 
     @master_only
-    def _publish_model(self, runner: Any, ckpt_path: str) -> None:
+    def _publish_model(self, runner: RunnerLike, ckpt_path: str) -> None:
         """Write ``<stem>-<sha256[:8]>.pth`` with only the published keys of ``ckpt_path``."""
         assert self.published_keys is not None
         # This hook wrote the file, so it may be unpickled fully if it holds more than weights.
@@ -422,9 +421,12 @@ class CheckpointHook(Hook):
         runner.logger.info(f"The checkpoint ({ckpt_path}) is published to {final_path}.")
 
     # --------------------------------------------------------------- helpers
-    def _join(self, filename: str) -> str:
+    def _resolved_out_dir(self) -> str:
         assert self.out_dir is not None, "before_train resolves out_dir"
-        return os.path.join(self.out_dir, filename)
+        return self.out_dir
+
+    def _join(self, filename: str) -> str:
+        return os.path.join(self._resolved_out_dir(), filename)
 
     @staticmethod
     def _remove_checkpoint(path: str) -> bool:

@@ -11,6 +11,7 @@ from mmhooks.errors import ConfigError, check_choice, closest
 from mmhooks.hooks.hook import Hook
 from mmhooks.hooks.metric_rule import DEFAULT_GREATER_KEYS, DEFAULT_LESS_KEYS, RULES, infer_rule, rule_map
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["EarlyStoppingHook", "infer_rule"]
 
@@ -129,7 +130,7 @@ class EarlyStoppingHook(Hook):
         self.wait_count = 0
         return None
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerLike) -> None:
         train_loop = getattr(runner, "train_loop", None)
         if train_loop is not None and not hasattr(train_loop, "stop_training"):
             raise TypeError(
@@ -137,7 +138,7 @@ class EarlyStoppingHook(Hook):
                 "'stop_training' attribute. Fix: use a training loop that can be stopped, or remove the hook."
             )
 
-    def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         metrics = {} if metrics is None else metrics
         if self.monitor not in metrics:
             self._report_missing(metrics)

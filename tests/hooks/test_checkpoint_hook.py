@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import itertools
 import logging
 import os
 import re
@@ -14,55 +14,32 @@ from torch import nn
 
 from mmhooks.errors import ConfigError, UnsupportedConfigError
 from mmhooks.hooks import CheckpointHook
+from mmhooks.logging import MessageHub
 from mmhooks.registry import HOOKS
+from mmhooks.testing import FakeRunner
 
 ITERS_PER_EPOCH = 3
 ACC = [0.5, 0.7, 0.6, 0.8, 0.8, 0.9, 0.2, 0.95, 0.3, 0.99]
 LOSS = [0.9, 0.8, 0.85, 0.5, 0.6, 0.4, 0.45, 0.3, 0.35, 0.2]
 
 
-class StubHub:
-    """The message-hub surface CheckpointHook uses (runtime info only)."""
-
-    def __init__(self, runtime_info: dict | None = None) -> None:
-        self.runtime_info = copy.deepcopy(runtime_info or {})
-
-    def get_info(self, key: str, default=None):
-        return copy.deepcopy(self.runtime_info.get(key, default))
-
-    def update_info(self, key: str, value) -> None:
-        self.runtime_info[key] = copy.deepcopy(value)
+_hub_ids = itertools.count()
 
 
-class StubRunner:
-    """Counters and a ``save_checkpoint`` that writes MMEngine's dict layout (meta, state_dict, message_hub)."""
+def new_hub(state: dict | None = None) -> MessageHub:
+    hub = MessageHub(f"test_checkpoint_hook_{next(_hub_ids)}")
+    if state is not None:
+        hub.load_state_dict(state)
+    return hub
 
-    def __init__(self, work_dir, max_epochs: int, max_iters: int, hub: StubHub | None = None) -> None:
-        self.work_dir = str(work_dir)
+
+class StubRunner(FakeRunner):
+    """A FakeRunner with a model, MMEngine's counters and a real message hub; it writes MMEngine's layout."""
+
+    def __init__(self, work_dir, max_epochs: int, max_iters: int, hub: MessageHub | None = None) -> None:
         torch.manual_seed(0)
-        self.model = nn.Linear(2, 1)
-        self.epoch = 0
-        self.iter = 0
-        self.max_epochs = max_epochs
-        self.max_iters = max_iters
-        self.message_hub = hub or StubHub()
-        self.logger = logging.getLogger("test_checkpoint_hook")
-        self._resume = False
-        self._load_from = None
-        self.saved: list[str] = []
-
-    def save_checkpoint(self, out_dir, filename, file_client_args=None, save_optimizer=True,
-                        save_param_scheduler=True, meta=None, by_epoch=True, backend_args=None):
-        meta = dict(meta or {})
-        meta.setdefault("epoch", self.epoch + 1 if by_epoch else self.epoch)
-        meta.setdefault("iter", self.iter if by_epoch else self.iter + 1)
-        checkpoint = {"meta": meta, "state_dict": self.model.state_dict(),
-                      "message_hub": copy.deepcopy(self.message_hub.runtime_info)}
-        if save_optimizer:
-            checkpoint["optimizer"] = {}
-        os.makedirs(out_dir, exist_ok=True)
-        torch.save(checkpoint, os.path.join(out_dir, filename))
-        self.saved.append(filename)
+        super().__init__(work_dir=str(work_dir), model=nn.Linear(2, 1), max_epochs=max_epochs, max_iters=max_iters,
+                         message_hub=hub or new_hub(), logger=logging.getLogger("test_checkpoint_hook"))
 
 
 def run_epochs(hook, runner, max_epochs: int, val_interval: int = 1, metrics=None) -> None:
@@ -212,9 +189,9 @@ def resumed_runner(tmp_path, max_epochs: int, resume_from: str, load_from=None) 
     """A runner whose hub and counters come from ``resume_from``, as ``Runner.resume`` sets them."""
     ckpt = torch.load(resume_from, weights_only=False)
     runner = StubRunner(tmp_path, max_epochs=max_epochs, max_iters=max_epochs * ITERS_PER_EPOCH,
-                        hub=StubHub(ckpt["message_hub"]))
+                        hub=new_hub(ckpt["message_hub"]))
     runner.epoch, runner.iter = ckpt["meta"]["epoch"], ckpt["meta"]["iter"]
-    runner._resume, runner._load_from = True, load_from
+    runner._resume, runner.load_from = True, load_from
     return runner
 
 
@@ -387,3 +364,18 @@ def test_rule_inference_matches_mmengine(name, keys):
             CheckpointHook(save_best=name, **keys)
         return
     assert CheckpointHook(save_best=name, **keys).rules == theirs
+
+
+def test_smaller_max_keep_ckpts_on_resume_trims_files_and_hub_like_mmengine(tmp_path):
+    mm_hooks = pytest.importorskip("mmengine.hooks")
+    results = {}
+    for name, cls in (("theirs", mm_hooks.CheckpointHook), ("ours", CheckpointHook)):
+        work = tmp_path / name
+        run_epochs(cls(interval=1, max_keep_ckpts=3), StubRunner(work, max_epochs=3, max_iters=9), max_epochs=3)
+        runner = resumed_runner(work, 3, str(work / "epoch_3.pth"))
+        cls(interval=1, max_keep_ckpts=1).before_train(runner)  # resumed with a smaller max_keep_ckpts
+        results[name] = outcome(runner, work)
+    assert results["ours"]["files"] == results["theirs"]["files"]
+    assert results["ours"]["hub"] == results["theirs"]["hub"]
+    assert results["ours"]["hub"]["keep_ckpt_ids"] == [3]
+    assert sorted(f for f in results["ours"]["files"] if f.endswith(".pth")) == ["epoch_3.pth"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 
 from mmhooks.errors import ConfigError
 from mmhooks.hooks import EarlyStoppingHook
+from mmhooks.testing import FakeRunner
 
 NAN, INF = math.nan, math.inf
 
@@ -31,10 +31,8 @@ CASES = {
 }
 
 
-def _stub_runner() -> SimpleNamespace:
-    return SimpleNamespace(
-        train_loop=SimpleNamespace(stop_training=False), logger=logging.getLogger("test_early_stopping")
-    )
+def _stub_runner() -> FakeRunner:
+    return FakeRunner(logger=logging.getLogger("test_early_stopping"))
 
 
 def _feed(hook: Any, values: list[float], runner: Any = None) -> list[tuple[bool, float, int]]:
@@ -185,9 +183,9 @@ def test_invalid_rule() -> None:
 
 def test_before_run_checks_an_existing_train_loop_only() -> None:
     hook = EarlyStoppingHook("loss")
-    hook.before_run(SimpleNamespace(train_loop=None))  # a test-only run has no training loop
+    hook.before_run(FakeRunner(train_loop=None))  # a test-only run has no training loop
     with pytest.raises(TypeError) as info:
-        hook.before_run(SimpleNamespace(train_loop=object()))
+        hook.before_run(FakeRunner(train_loop=object()))
     assert str(info.value) == (
         "EarlyStoppingHook: the runner's train_loop (object) has no 'stop_training' attribute. "
         "Fix: use a training loop that can be stopped, or remove the hook."
