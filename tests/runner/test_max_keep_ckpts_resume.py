@@ -174,3 +174,27 @@ def test_interrupted_and_resumed_runs_leave_mmengines_files(by_epoch, stops, kee
         assert ours == theirs, f"after segment {index} (stopped at {stop})"
     regular = [name for name in ours[0] if not name.startswith("best_")]
     assert len(regular) == keeps[-1]
+
+
+def test_moved_work_dir_resumes_from_its_own_checkpoint(tmp_path, caplog):
+    """``last_checkpoint`` holds an absolute path; a moved work_dir resumes from its own copy, and says so."""
+    import shutil
+
+    from mmhooks.hooks import Hook
+
+    original, moved = tmp_path / "original", tmp_path / "moved"
+    run_mmhooks(original, segment_config(True, -1, f"moved_{uuid.uuid4().hex}") | dict(resume=False,
+                train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=1)), preemption(Hook, None, True))
+    shutil.move(str(original), str(moved))  # the original directory is gone
+    assert open(moved / "last_checkpoint").read() == str(original / "epoch_2.pth")
+    before = (moved / "epoch_2.pth").read_bytes()
+    cfg = segment_config(True, -1, f"moved_{uuid.uuid4().hex}") | dict(
+        train_cfg=dict(by_epoch=True, max_epochs=3, val_interval=1))
+    with caplog.at_level("WARNING", logger="mmhooks.runner.checkpoint"):
+        run_mmhooks(moved, cfg, preemption(Hook, None, True))
+    assert any(str(original / "epoch_2.pth") in r.getMessage() and str(moved / "epoch_2.pth") in r.getMessage()
+               for r in caplog.records)
+    assert (moved / "epoch_2.pth").read_bytes() == before  # resumed after epoch 2: it was not trained (saved) again
+    resumed = torch.load(moved / "epoch_3.pth", weights_only=False)
+    assert (resumed["meta"]["epoch"], resumed["meta"]["iter"]) == (3, 15)
+    assert open(moved / "last_checkpoint").read() == str(moved / "epoch_3.pth")
