@@ -45,14 +45,14 @@ class CheckpointHook(Hook):
         out_dir: Root directory; checkpoints go to ``out_dir/<basename of work_dir>``.
             By default they go to ``work_dir``.
         max_keep_ckpts: Keep only this many regular checkpoints (the oldest
-            is deleted before a new one is written); ``<= 0`` keeps all.
+            is deleted once a new one is written); ``<= 0`` keeps all.
         save_last: Always save after the last epoch or iteration.
         save_best: Metric key(s) to track, or ``"auto"`` for the first key
             the evaluator returns.
         rule: ``"greater"`` or ``"less"`` (or one per key); inferred from the key
             name when omitted (``acc``, ``mAP``... are greater, ``loss`` is less).
-        greater_keys: Replace the key fragments that imply ``"greater"``.
-        less_keys: Replace the key fragments that imply ``"less"``.
+        greater_keys: Replace the key fragments that imply ``"greater"`` (a str becomes a 1-tuple).
+        less_keys: Replace the key fragments that imply ``"less"`` (a str becomes a 1-tuple).
         file_client_args: Deprecated MMEngine file-client settings; only local disks are supported.
         filename_tmpl: Name template with one ``{}`` for the count.
         backend_args: MMEngine storage-backend settings; only local disks are supported.

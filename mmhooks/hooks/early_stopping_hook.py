@@ -43,10 +43,11 @@ class EarlyStoppingHook(Hook):
         arguments are never restored; they come from the config you resume with.
 
     MMEngine parity:
-        MMEngine keeps no state across a resume (the count starts over), and its
-        ``before_run`` fails for runs without a training loop; this hook only
-        checks a training loop that exists. MMEngine warns on every round with a
-        missing metric; this hook warns once.
+        ``best_score`` keeps the metric's own type (float, numpy scalar or
+        tensor), as in MMEngine. MMEngine keeps no state across a resume (the
+        count starts over), and its ``before_run`` fails for runs without a
+        training loop; this hook only checks a training loop that exists.
+        MMEngine warns on every round with a missing metric; this hook warns once.
 
     Example:
         >>> hook = EarlyStoppingHook("loss", patience=2)
