@@ -12,6 +12,7 @@ _MODULES = {
     "build_evaluator": "mmhooks.evaluator.evaluator",
     "build_metric": "mmhooks.evaluator.evaluator",
     "collect_results": "mmhooks.evaluator.metric",
+    "get_metric_value": "mmhooks.evaluator.utils",
 }
 
 __all__ = sorted(["import_all", *_MODULES])

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import operator
 import os
 import pickle
+import logging
 import shutil
-import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from math import inf
@@ -17,15 +16,14 @@ from typing import Any, Optional, Union, cast
 from mmhooks.dist import is_main_process, master_only
 from mmhooks.errors import ConfigError, UnsupportedConfigError, closest
 from mmhooks.hooks.hook import DATA_BATCH, Hook
+from mmhooks.hooks.metric_rule import DEFAULT_GREATER_KEYS, DEFAULT_LESS_KEYS, infer_rule, rule_map
 from mmhooks.registry import HOOKS
-from mmhooks.runner.checkpoint import (
-    atomic_save,
-    find_latest_checkpoint,
-    load_checkpoint_file,
-    write_last_checkpoint,
-)
+from mmhooks.runner.checkpoint import atomic_save, load_checkpoint_file, write_last_checkpoint
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["CheckpointHook"]
+
+log = logging.getLogger(__name__)
 
 _LOCAL_BACKENDS = {None, "local", "disk"}
 
@@ -47,14 +45,14 @@ class CheckpointHook(Hook):
         out_dir: Root directory; checkpoints go to ``out_dir/<basename of work_dir>``.
             By default they go to ``work_dir``.
         max_keep_ckpts: Keep only this many regular checkpoints (the oldest
-            is deleted before a new one is written); ``<= 0`` keeps all.
+            is deleted once a new one is written); ``<= 0`` keeps all.
         save_last: Always save after the last epoch or iteration.
         save_best: Metric key(s) to track, or ``"auto"`` for the first key
             the evaluator returns.
         rule: ``"greater"`` or ``"less"`` (or one per key); inferred from the key
             name when omitted (``acc``, ``mAP``... are greater, ``loss`` is less).
-        greater_keys: Replace the key fragments that imply ``"greater"``.
-        less_keys: Replace the key fragments that imply ``"less"``.
+        greater_keys: Replace the key fragments that imply ``"greater"`` (a str becomes a 1-tuple).
+        less_keys: Replace the key fragments that imply ``"less"`` (a str becomes a 1-tuple).
         file_client_args: Deprecated MMEngine file-client settings; only local disks are supported.
         filename_tmpl: Name template with one ``{}`` for the count.
         backend_args: MMEngine storage-backend settings; only local disks are supported.
@@ -69,8 +67,12 @@ class CheckpointHook(Hook):
         ``keep_ckpt_ids`` and ``last_ckpt``.
 
     MMEngine parity:
-        * Deleting old or previous-best checkpoints never removes the current
-          best checkpoint or the file this run resumed from.
+        * ``max_keep_ckpts`` keeps exactly MMEngine's files, across resumes
+          too: ``keep_ckpt_ids`` travels in the message hub, so the file a run
+          resumed from is deleted in its turn. The oldest checkpoint is deleted
+          once the new one and ``last_checkpoint`` are written (MMEngine deletes
+          it first), so a crash during a save never leaves the run without a
+          checkpoint to resume from.
         * ``last_checkpoint`` is written atomically and holds an absolute path.
         * The output directory is created and checked for write access in
           ``before_train``; a metric named in ``save_best`` that the evaluator
@@ -83,10 +85,10 @@ class CheckpointHook(Hook):
     priority = "VERY_LOW"
 
     # Class attributes, as in MMEngine, so downstream projects can extend them.
-    rule_map: dict[str, Callable[[Any, Any], bool]] = {"greater": operator.gt, "less": operator.lt}
+    rule_map: dict[str, Callable[[Any, Any], Any]] = rule_map
     init_value_map: dict[str, float] = {"greater": -inf, "less": inf}
-    _default_greater_keys = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
-    _default_less_keys = ["loss"]
+    _default_greater_keys = DEFAULT_GREATER_KEYS
+    _default_less_keys = DEFAULT_LESS_KEYS
 
     #: Key path used in run-time error messages (the hook's usual place in a config).
     config_path = "default_hooks.checkpoint"
@@ -123,11 +125,7 @@ class CheckpointHook(Hook):
         self.args = kwargs
 
         if file_client_args is not None:
-            warnings.warn(
-                f"{where}.file_client_args is deprecated (as in MMEngine); use backend_args instead.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+            log.warning("%s.file_client_args is deprecated (as in MMEngine); use backend_args instead.", where)
             if backend_args is not None:
                 raise ConfigError(
                     "file_client_args",
@@ -156,7 +154,7 @@ class CheckpointHook(Hook):
         rules = _parse_rule(rule, self.save_best, where)
         self.greater_keys = _parse_keys("greater_keys", greater_keys, self._default_greater_keys, where)
         self.less_keys = _parse_keys("less_keys", less_keys, self._default_less_keys, where)
-        self.is_better_than: dict[str, Callable[[Any, Any], bool]] = {}
+        self.is_better_than: dict[str, Callable[[Any, Any], Any]] = {}
         self.rules: list[Optional[str]] = []
         self.key_indicators: list[str] = []
         if self.save_best is not None:
@@ -174,7 +172,6 @@ class CheckpointHook(Hook):
             )
         self.save_begin = save_begin
         self.keep_ckpt_ids: deque[int] = deque()
-        self._resumed_from: Optional[str] = None
 
     # ----------------------------------------------------------------- rules
     def _init_rule(self, rules: Sequence[Optional[str]], key_indicators: Sequence[str]) -> None:
@@ -197,17 +194,9 @@ class CheckpointHook(Hook):
         self.key_indicators = list(key_indicators)
 
     def _infer_rule(self, key: str) -> str:
-        lowered = key.lower()
-        greater = {item.lower() for item in self.greater_keys}
-        less = {item.lower() for item in self.less_keys}
-        if lowered in greater:
-            return "greater"
-        if lowered in less:
-            return "less"
-        if any(item in lowered for item in greater):
-            return "greater"
-        if any(item in lowered for item in less):
-            return "less"
+        rule = infer_rule(key, self.greater_keys, self.less_keys)
+        if rule is not None:
+            return rule
         raise ConfigError(
             "rule",
             None,
@@ -217,7 +206,7 @@ class CheckpointHook(Hook):
         )
 
     # ---------------------------------------------------------------- set-up
-    def before_train(self, runner: Any) -> None:
+    def before_train(self, runner: RunnerLike) -> None:
         """Resolve and check the output directory, and restore best and kept checkpoints after a resume."""
         work_dir = os.fspath(runner.work_dir)
         out_dir = work_dir if self._out_dir_arg is None else self._out_dir_arg
@@ -228,7 +217,6 @@ class CheckpointHook(Hook):
             self._check_writable(out_dir)
         runner.logger.info(f"Checkpoints will be saved to {out_dir}.")
 
-        self._resumed_from = self._find_resumed_from(runner)
         hub = runner.message_hub
         if self.save_best is not None:
             if len(self.key_indicators) == 1:
@@ -242,10 +230,12 @@ class CheckpointHook(Hook):
             keep_ckpt_ids: list[int] = []
             if "keep_ckpt_ids" in hub.runtime_info:
                 keep_ckpt_ids = list(hub.get_info("keep_ckpt_ids"))
-                while len(keep_ckpt_ids) > self.max_keep_ckpts:
-                    step = keep_ckpt_ids.pop(0)
-                    if is_main_process():
-                        self._remove_checkpoint(self._join(self.filename_tmpl.format(step)))
+                if len(keep_ckpt_ids) > self.max_keep_ckpts:  # max_keep_ckpts shrank since the checkpoint
+                    while len(keep_ckpt_ids) > self.max_keep_ckpts:
+                        step = keep_ckpt_ids.pop(0)
+                        if is_main_process():
+                            self._remove_checkpoint(self._join(self.filename_tmpl.format(step)))
+                    hub.update_info("keep_ckpt_ids", list(keep_ckpt_ids))  # MMEngine trims the hub's list in place
             self.keep_ckpt_ids = deque(keep_ckpt_ids, self.max_keep_ckpts)
 
     def _check_writable(self, out_dir: str) -> None:
@@ -260,16 +250,8 @@ class CheckpointHook(Hook):
         if not os.access(out_dir, os.W_OK | os.X_OK):
             raise ConfigError(key, out_dir, "a writable directory for checkpoints", fix, self.config_path)
 
-    @staticmethod
-    def _find_resumed_from(runner: Any) -> Optional[str]:
-        """The checkpoint this run resumed from (MMEngine: ``load_from``, else ``work_dir/last_checkpoint``)."""
-        if not getattr(runner, "_resume", False):
-            return None
-        path = getattr(runner, "_load_from", None) or find_latest_checkpoint(runner.work_dir)
-        return os.path.abspath(os.fspath(path)) if path else None
-
     # -------------------------------------------------------- periodic saves
-    def after_train_epoch(self, runner: Any) -> None:
+    def after_train_epoch(self, runner: RunnerLike) -> None:
         """Save every ``interval`` epochs from ``save_begin``, and after the last epoch if ``save_last``."""
         if not self.by_epoch:
             return
@@ -280,7 +262,7 @@ class CheckpointHook(Hook):
             self._save_checkpoint(runner)
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         """Save every ``interval`` iterations from ``save_begin``, and after the last one if ``save_last``."""
         if self.by_epoch:
@@ -291,7 +273,7 @@ class CheckpointHook(Hook):
             runner.logger.info(f"Saving checkpoint at {runner.iter + 1} iterations")
             self._save_checkpoint(runner)
 
-    def _save_checkpoint(self, runner: Any) -> None:
+    def _save_checkpoint(self, runner: RunnerLike) -> None:
         if self.by_epoch:
             step = runner.epoch + 1
             meta = dict(epoch=step, iter=runner.iter)
@@ -300,19 +282,18 @@ class CheckpointHook(Hook):
             meta = dict(epoch=runner.epoch, iter=step)
         self._save_checkpoint_with_step(runner, step, meta)
 
-    def _save_checkpoint_with_step(self, runner: Any, step: int, meta: dict[str, Any]) -> None:
+    def _save_checkpoint_with_step(self, runner: RunnerLike, step: int, meta: dict[str, Any]) -> None:
         """Write the regular checkpoint ``filename_tmpl.format(step)`` and record it in the message hub.
 
-        The oldest kept checkpoint is deleted first, and the hub is updated
-        before saving, so the file lists itself in ``keep_ckpt_ids`` and
-        ``last_ckpt`` (MMEngine's order).
+        The hub is updated before saving, so the file lists itself in
+        ``keep_ckpt_ids`` and ``last_ckpt`` (as in MMEngine); the checkpoint
+        that drops out of ``keep_ckpt_ids`` is deleted after the save.
         """
         hub = runner.message_hub
+        expired: Optional[int] = None
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-                oldest = self.keep_ckpt_ids.popleft()
-                if is_main_process():
-                    self._remove_checkpoint(self._join(self.filename_tmpl.format(oldest)))
+                expired = self.keep_ckpt_ids.popleft()
             self.keep_ckpt_ids.append(step)
             hub.update_info("keep_ckpt_ids", list(self.keep_ckpt_ids))
 
@@ -320,7 +301,7 @@ class CheckpointHook(Hook):
         self.last_ckpt = self._join(filename)
         hub.update_info("last_ckpt", self.last_ckpt)
         runner.save_checkpoint(
-            self.out_dir,
+            self._resolved_out_dir(),
             filename,
             file_client_args=self.file_client_args,
             save_optimizer=self.save_optimizer,
@@ -332,9 +313,11 @@ class CheckpointHook(Hook):
         )
         if is_main_process():
             write_last_checkpoint(runner.work_dir, self.last_ckpt)
+            if expired is not None:
+                self._remove_checkpoint(self._join(self.filename_tmpl.format(expired)))
 
     # ------------------------------------------------------------ best saves
-    def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         """Save a best checkpoint for every tracked metric that improved."""
         if not metrics:
             runner.logger.warning(
@@ -344,7 +327,7 @@ class CheckpointHook(Hook):
             return
         self._save_best_checkpoint(runner, metrics)
 
-    def _save_best_checkpoint(self, runner: Any, metrics: dict[str, Any]) -> None:
+    def _save_best_checkpoint(self, runner: RunnerLike, metrics: dict[str, Any]) -> None:
         if not self.save_best:
             return
         unit, count = ("epoch", runner.epoch) if self.by_epoch else ("iter", runner.iter)
@@ -377,7 +360,7 @@ class CheckpointHook(Hook):
                 runner.logger.info(f"The previous best checkpoint {previous} is removed")
             hub.update_info(ckpt_key, best_path)
             runner.save_checkpoint(
-                self.out_dir,
+                self._resolved_out_dir(),
                 filename=best_name,
                 file_client_args=self.file_client_args,
                 save_optimizer=False,
@@ -406,7 +389,7 @@ class CheckpointHook(Hook):
         )
 
     # ------------------------------------------------------------ publishing
-    def after_train(self, runner: Any) -> None:
+    def after_train(self, runner: RunnerLike) -> None:
         """Publish the last and best checkpoints, trimmed to ``published_keys``, if requested."""
         if self.published_keys is None:
             return
@@ -419,7 +402,7 @@ class CheckpointHook(Hook):
                 self._publish_model(runner, best)
 
     @master_only
-    def _publish_model(self, runner: Any, ckpt_path: str) -> None:
+    def _publish_model(self, runner: RunnerLike, ckpt_path: str) -> None:
         """Write ``<stem>-<sha256[:8]>.pth`` with only the published keys of ``ckpt_path``."""
         assert self.published_keys is not None
         # This hook wrote the file, so it may be unpickled fully if it holds more than weights.
@@ -438,23 +421,16 @@ class CheckpointHook(Hook):
         runner.logger.info(f"The checkpoint ({ckpt_path}) is published to {final_path}.")
 
     # --------------------------------------------------------------- helpers
-    def _join(self, filename: str) -> str:
+    def _resolved_out_dir(self) -> str:
         assert self.out_dir is not None, "before_train resolves out_dir"
-        return os.path.join(self.out_dir, filename)
+        return self.out_dir
 
-    def _protected_paths(self) -> set[str]:
-        paths: list[Optional[str]] = [self._resumed_from]
-        if self.save_best is not None:
-            if len(self.key_indicators) == 1:
-                paths.append(getattr(self, "best_ckpt_path", None))
-            else:
-                paths.extend(getattr(self, "best_ckpt_path_dict", {}).values())
-        return {os.path.abspath(path) for path in paths if path}
+    def _join(self, filename: str) -> str:
+        return os.path.join(self._resolved_out_dir(), filename)
 
-    def _remove_checkpoint(self, path: str) -> bool:
-        """Delete a checkpoint file (or a DeepSpeed directory) unless it is protected; True if removed."""
-        if os.path.abspath(path) in self._protected_paths():
-            return False
+    @staticmethod
+    def _remove_checkpoint(path: str) -> bool:
+        """Delete a checkpoint file (or a DeepSpeed directory); True if something was removed."""
         if os.path.isfile(path):
             os.remove(path)
             return True
@@ -514,11 +490,12 @@ def _parse_rule(rule: object, save_best: Optional[list[str]], where: str) -> lis
     return list(rule)
 
 
-def _parse_keys(key: str, value: Optional[Sequence[str]], default: list[str], where: str) -> list[str]:
+def _parse_keys(key: str, value: Optional[Sequence[str]], default: Sequence[str], where: str) -> Sequence[str]:
+    """MMEngine's types: the class default when None, ``(value,)`` for a str, else the list or tuple as given."""
     if value is None:
-        return list(default)
-    items = [value] if isinstance(value, str) else list(value)
-    if not all(isinstance(item, str) for item in items):
+        return default
+    items: Sequence[str] = (value,) if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
         raise ConfigError(key, value, "a str or a list of str", "list metric key fragments.", where)
     return items
 

@@ -10,6 +10,7 @@ from mmhooks.errors import ConfigError, closest
 from mmhooks.hooks.hook import Hook
 from mmhooks.registry import FUNCTIONS, HOOKS
 from mmhooks.runner.priority import Priority, get_priority
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["ClosureHook"]
 
@@ -44,7 +45,7 @@ def _dispatcher(stage: str) -> Callable[..., None]:
     names = _PARAMETERS[stage]
     default = getattr(Hook, stage)
 
-    def dispatch(self: ClosureHook, runner: Any, *args: Any, **kwargs: Any) -> None:
+    def dispatch(self: ClosureHook, runner: RunnerLike, *args: Any, **kwargs: Any) -> None:
         fn = self.closures.get(stage)
         if fn is None:
             default(self, runner, *args, **kwargs)

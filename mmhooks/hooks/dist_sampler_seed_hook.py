@@ -6,6 +6,7 @@ from typing import Any
 
 from mmhooks.hooks.hook import Hook
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["DistSamplerSeedHook"]
 
@@ -60,6 +61,6 @@ class DistSamplerSeedHook(Hook):
 
     priority = "NORMAL"
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerLike) -> None:
         for part in _epoch_aware_parts(runner.train_loop.dataloader):
             part.set_epoch(runner.epoch)

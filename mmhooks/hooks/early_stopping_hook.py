@@ -9,38 +9,11 @@ from typing import Any, Optional
 
 from mmhooks.errors import ConfigError, check_choice, closest
 from mmhooks.hooks.hook import Hook
+from mmhooks.hooks.metric_rule import DEFAULT_GREATER_KEYS, DEFAULT_LESS_KEYS, RULES, infer_rule, rule_map
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["EarlyStoppingHook", "infer_rule"]
-
-# Metric names that improve upwards or downwards (MMEngine's lists, matched case-insensitively).
-GREATER_KEYS = ("acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc")
-LESS_KEYS = ("loss",)
-RULES = ("greater", "less")
-
-
-def infer_rule(monitor: str) -> Optional[str]:
-    """``"greater"`` or ``"less"`` for a metric name, or ``None`` when the name gives no hint.
-
-    An exact (case-insensitive) match with a known key wins; otherwise the
-    first list with a key contained in the name decides, greater keys first.
-
-    Example:
-        >>> infer_rule("val/top1"), infer_rule("loss_cls"), infer_rule("psnr")
-        ('greater', 'less', None)
-    """
-    name = monitor.lower()
-    greater = [key.lower() for key in GREATER_KEYS]
-    less = [key.lower() for key in LESS_KEYS]
-    if name in greater:
-        return "greater"
-    if name in less:
-        return "less"
-    if any(key in name for key in greater):
-        return "greater"
-    if any(key in name for key in less):
-        return "less"
-    return None
 
 
 @HOOKS.register_module()
@@ -70,10 +43,11 @@ class EarlyStoppingHook(Hook):
         arguments are never restored; they come from the config you resume with.
 
     MMEngine parity:
-        MMEngine keeps no state across a resume (the count starts over), and its
-        ``before_run`` fails for runs without a training loop; this hook only
-        checks a training loop that exists. MMEngine warns on every round with a
-        missing metric; this hook warns once.
+        ``best_score`` keeps the metric's own type (float, numpy scalar or
+        tensor), as in MMEngine. MMEngine keeps no state across a resume (the
+        count starts over), and its ``before_run`` fails for runs without a
+        training loop; this hook only checks a training loop that exists.
+        MMEngine warns on every round with a missing metric; this hook warns once.
 
     Example:
         >>> hook = EarlyStoppingHook("loss", patience=2)
@@ -83,6 +57,11 @@ class EarlyStoppingHook(Hook):
 
     priority = "LOWEST"
     STATE_VERSION = 1
+
+    # Class attributes, as in MMEngine, so downstream projects can extend them.
+    rule_map = rule_map
+    _default_greater_keys = DEFAULT_GREATER_KEYS
+    _default_less_keys = DEFAULT_LESS_KEYS
 
     def __init__(
         self,
@@ -100,12 +79,7 @@ class EarlyStoppingHook(Hook):
                 "EarlyStoppingHook",
             )
         if rule is None:
-            rule = infer_rule(monitor)
-            if rule is None:
-                raise ConfigError(
-                    "rule", None, f"one of {sorted(RULES)} (no rule can be inferred from monitor={monitor!r})",
-                    "set rule='greater' if a larger value is better, else rule='less'.", "EarlyStoppingHook",
-                )
+            rule = self._init_rule(monitor)
         check_choice("rule", rule, RULES, where="EarlyStoppingHook")
         self.monitor = monitor
         self.rule = rule
@@ -116,18 +90,29 @@ class EarlyStoppingHook(Hook):
         self.patience = patience
         self.stopping_threshold = stopping_threshold
         self.wait_count = 0
-        self.best_score = -math.inf if rule == "greater" else math.inf
+        # The metric's own type once a score is seen (a float, a numpy scalar or a tensor), as in MMEngine.
+        self.best_score: Any = -math.inf if rule == "greater" else math.inf
         self._warned_missing = False
+
+    def _init_rule(self, monitor: str) -> str:
+        """The rule inferred from ``monitor`` with this class's key lists (see :mod:`mmhooks.hooks.metric_rule`)."""
+        rule = infer_rule(monitor, self._default_greater_keys, self._default_less_keys)
+        if rule is None:
+            raise ConfigError(
+                "rule", None, f"one of {sorted(RULES)} (no rule can be inferred from monitor={monitor!r})",
+                "set rule='greater' if a larger value is better, else rule='less'.", "EarlyStoppingHook",
+            )
+        return rule
 
     @property
     def state_key(self) -> str:
         """Identifies this hook's state in a checkpoint, so two early stoppers can coexist."""
         return f"{type(self).__qualname__}{{'monitor': {self.monitor!r}, 'rule': {self.rule!r}}}"
 
-    def _better(self, score: float, reference: float) -> bool:
-        return score > reference if self.rule == "greater" else score < reference
+    def _better(self, score: Any, reference: Any) -> bool:
+        return bool(self.rule_map[self.rule](score, reference))
 
-    def _should_stop(self, score: float) -> Optional[str]:
+    def _should_stop(self, score: Any) -> Optional[str]:
         """Update the best score and wait count with ``score``; the reason to stop, or ``None``."""
         if self.check_finite and not math.isfinite(score):
             return f"{self.monitor} is {score}, not a finite number; the best was {self.best_score:.3f}."
@@ -146,7 +131,7 @@ class EarlyStoppingHook(Hook):
         self.wait_count = 0
         return None
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerLike) -> None:
         train_loop = getattr(runner, "train_loop", None)
         if train_loop is not None and not hasattr(train_loop, "stop_training"):
             raise TypeError(
@@ -154,12 +139,12 @@ class EarlyStoppingHook(Hook):
                 "'stop_training' attribute. Fix: use a training loop that can be stopped, or remove the hook."
             )
 
-    def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         metrics = {} if metrics is None else metrics
         if self.monitor not in metrics:
             self._report_missing(metrics)
             return
-        reason = self._should_stop(float(metrics[self.monitor]))
+        reason = self._should_stop(metrics[self.monitor])
         if reason is not None:
             runner.train_loop.stop_training = True
             runner.logger.info(f"Early stopping: {reason}")
@@ -194,4 +179,4 @@ class EarlyStoppingHook(Hook):
             )
         # Version 0 (no "version" key) had the same two entries.
         self.wait_count = int(state_dict["wait_count"])
-        self.best_score = float(state_dict["best_score"])
+        self.best_score = state_dict["best_score"]

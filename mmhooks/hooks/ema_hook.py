@@ -11,10 +11,11 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-from mmhooks.errors import ConfigError, closest
+from mmhooks.errors import ConfigError, check_keys, closest
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS, MODELS
 from mmhooks.runner.checkpoint import load_state_dict, unwrap_model, weights_to_cpu
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["EMAHook"]
 
@@ -37,14 +38,9 @@ def _check_average_arguments(ema_type: Any, kwargs: dict[str, Any]) -> None:
     params = inspect.signature(cls).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
-    accepted = sorted(name for name in params if name != "model")
-    for key, value in kwargs.items():
-        if key not in accepted:
-            everything = sorted(["begin_epoch", "begin_iter", "ema_type", "strict_load", *accepted])
-            near = closest(key, everything)
-            fix = f"rename it to {near!r}." if near else "delete it."
-            raise ConfigError(key, value, f"an argument of EMAHook or {cls.__name__} ({', '.join(everything)})",
-                              fix, "EMAHook")
+    # kwargs never holds EMAHook's own arguments; they are listed so the closest name can be one of them.
+    accepted = ["begin_epoch", "begin_iter", "ema_type", "strict_load", *(name for name in params if name != "model")]
+    check_keys("EMAHook", kwargs, accepted, what=f"an argument of EMAHook or {cls.__name__}")
 
 
 @HOOKS.register_module()
@@ -111,16 +107,16 @@ class EMAHook(Hook):
         self.ema_model: Any = None
 
     # ------------------------------------------------------------------ building
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerLike) -> None:
         """Copy the (unwrapped) model into a fresh averaged model; every run starts a new average."""
         self.src_model = unwrap_model(runner.model)
         self.ema_model = MODELS.build(self.ema_cfg, default_args=dict(model=self.src_model), path="EMAHook")
 
-    def _ensure_built(self, runner: Any) -> None:
+    def _ensure_built(self, runner: RunnerLike) -> None:
         if self.ema_model is None:
             self.before_run(runner)
 
-    def _follow_model_device(self, runner: Any) -> None:
+    def _follow_model_device(self, runner: RunnerLike) -> None:
         """Move the averaged copy next to the model, unless the user pinned its ``device``."""
         self._ensure_built(runner)
         self.src_model = unwrap_model(runner.model)
@@ -131,7 +127,7 @@ class EMAHook(Hook):
         if model_device is not None and ema_device is not None and model_device != ema_device:
             self.ema_model.to(model_device)
 
-    def before_train(self, runner: Any) -> None:
+    def before_train(self, runner: RunnerLike) -> None:
         """Check that averaging starts within the run, and place the copy on the model's device."""
         if self.enabled_by_epoch:
             if self.begin_epoch > runner.max_epochs:
@@ -152,15 +148,15 @@ class EMAHook(Hook):
             )
         self._follow_model_device(runner)
 
-    def before_val(self, runner: Any) -> None:
+    def before_val(self, runner: RunnerLike) -> None:
         self._follow_model_device(runner)
 
-    def before_test(self, runner: Any) -> None:
+    def before_test(self, runner: RunnerLike) -> None:
         self._follow_model_device(runner)
 
     # ------------------------------------------------------------------ training
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         """Fold the new weights into the average; before the start point, copy them (``steps`` stays)."""
         assert self.ema_model is not None and self.src_model is not None, "before_run builds the averaged model"
@@ -172,24 +168,24 @@ class EMAHook(Hook):
             for name, tensor in self.ema_model.module.state_dict().items():
                 tensor.data.copy_(source[name].data)
 
-    def _ema_started(self, runner: Any) -> bool:
+    def _ema_started(self, runner: RunnerLike) -> bool:
         if self.enabled_by_epoch:
             return bool(runner.epoch + 1 >= self.begin_epoch)
         return bool(runner.iter + 1 >= self.begin_iter)
 
     # ----------------------------------------------------------- val and test
-    def before_val_epoch(self, runner: Any) -> None:
+    def before_val_epoch(self, runner: RunnerLike) -> None:
         """Evaluate the averaged weights: swap them into the model."""
         self._swap_ema_parameters()
 
-    def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         """Put the raw weights back after validation."""
         self._swap_ema_parameters()
 
-    def before_test_epoch(self, runner: Any) -> None:
+    def before_test_epoch(self, runner: RunnerLike) -> None:
         self._swap_ema_parameters()
 
-    def after_test_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_test_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         self._swap_ema_parameters()
 
     def _swap_ema_parameters(self) -> None:
@@ -205,13 +201,13 @@ class EMAHook(Hook):
                 src_tensor.data.copy_(kept)
 
     # ------------------------------------------------------------ checkpoints
-    def before_save_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
+    def before_save_checkpoint(self, runner: RunnerLike, checkpoint: dict[str, Any]) -> None:
         """Store the average under ``ema_state_dict``, then swap so ``state_dict`` holds the average."""
         self._ensure_built(runner)
         checkpoint["ema_state_dict"] = weights_to_cpu(self.ema_model.state_dict())
         self._swap_ema_state_dict(checkpoint)
 
-    def after_load_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
+    def after_load_checkpoint(self, runner: RunnerLike, checkpoint: dict[str, Any]) -> None:
         """Restore the average (resume) or start it from the loaded weights (``load_from``).
 
         Runs before the runner loads ``checkpoint['state_dict']`` into the

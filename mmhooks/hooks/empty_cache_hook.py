@@ -9,6 +9,7 @@ import torch
 
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["EmptyCacheHook"]
 
@@ -48,17 +49,17 @@ class EmptyCacheHook(Hook):
         self._do_after_epoch = after_epoch
         self._do_after_iter = after_iter
 
-    def _before_epoch(self, runner: Any, mode: str = "train") -> None:
+    def _before_epoch(self, runner: RunnerLike, mode: str = "train") -> None:
         if self._do_before_epoch:
             _release_cuda_cache()
 
-    def _after_epoch(self, runner: Any, mode: str = "train") -> None:
+    def _after_epoch(self, runner: RunnerLike, mode: str = "train") -> None:
         if self._do_after_epoch:
             _release_cuda_cache()
 
     def _after_iter(
         self,
-        runner: Any,
+        runner: RunnerLike,
         batch_idx: int,
         data_batch: DATA_BATCH = None,
         outputs: Optional[Union[Sequence[Any], dict[str, Any]]] = None,

@@ -11,7 +11,9 @@ helper to act in all three loops.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional, Union, cast
+from typing import Any, Optional, Union
+
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["DATA_BATCH", "Hook"]
 
@@ -53,93 +55,93 @@ class Hook:
     )
 
     # ---------------------------------------------------------------- run-level
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerLike) -> None:
         """Before anything else, before checkpoints are loaded."""
 
-    def after_run(self, runner: Any) -> None:
+    def after_run(self, runner: RunnerLike) -> None:
         """After everything, the last mount point of a run."""
 
-    def before_train(self, runner: Any) -> None:
+    def before_train(self, runner: RunnerLike) -> None:
         """Before the first training epoch (after checkpoints are loaded)."""
 
-    def after_train(self, runner: Any) -> None:
+    def after_train(self, runner: RunnerLike) -> None:
         """After the training loop ends."""
 
-    def before_val(self, runner: Any) -> None:
+    def before_val(self, runner: RunnerLike) -> None:
         """Before a validation round."""
 
-    def after_val(self, runner: Any) -> None:
+    def after_val(self, runner: RunnerLike) -> None:
         """After a validation round."""
 
-    def before_test(self, runner: Any) -> None:
+    def before_test(self, runner: RunnerLike) -> None:
         """Before testing."""
 
-    def after_test(self, runner: Any) -> None:
+    def after_test(self, runner: RunnerLike) -> None:
         """After testing."""
 
-    def before_save_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
+    def before_save_checkpoint(self, runner: RunnerLike, checkpoint: dict[str, Any]) -> None:
         """Edit the checkpoint dict before it is written (rank zero only)."""
 
-    def after_load_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
+    def after_load_checkpoint(self, runner: RunnerLike, checkpoint: dict[str, Any]) -> None:
         """Read or edit a loaded checkpoint dict before the model and counters take it."""
 
     # ------------------------------------------------------------------ epochs
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerLike) -> None:
         self._before_epoch(runner, mode="train")
 
-    def before_val_epoch(self, runner: Any) -> None:
+    def before_val_epoch(self, runner: RunnerLike) -> None:
         self._before_epoch(runner, mode="val")
 
-    def before_test_epoch(self, runner: Any) -> None:
+    def before_test_epoch(self, runner: RunnerLike) -> None:
         self._before_epoch(runner, mode="test")
 
-    def after_train_epoch(self, runner: Any) -> None:
+    def after_train_epoch(self, runner: RunnerLike) -> None:
         self._after_epoch(runner, mode="train")
 
-    def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         self._after_epoch(runner, mode="val")
 
-    def after_test_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_test_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         self._after_epoch(runner, mode="test")
 
     # -------------------------------------------------------------- iterations
-    def before_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
+    def before_train_iter(self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
         self._before_iter(runner, batch_idx=batch_idx, data_batch=data_batch, mode="train")
 
-    def before_val_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
+    def before_val_iter(self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
         self._before_iter(runner, batch_idx=batch_idx, data_batch=data_batch, mode="val")
 
-    def before_test_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
+    def before_test_iter(self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
         self._before_iter(runner, batch_idx=batch_idx, data_batch=data_batch, mode="test")
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         self._after_iter(runner, batch_idx=batch_idx, data_batch=data_batch, outputs=outputs, mode="train")
 
     def after_val_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         self._after_iter(runner, batch_idx=batch_idx, data_batch=data_batch, outputs=outputs, mode="val")
 
     def after_test_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         self._after_iter(runner, batch_idx=batch_idx, data_batch=data_batch, outputs=outputs, mode="test")
 
     # ------------------------------------------------------- routing helpers
-    def _before_epoch(self, runner: Any, mode: str = "train") -> None:
+    def _before_epoch(self, runner: RunnerLike, mode: str = "train") -> None:
         """Shared body of the three ``before_*_epoch`` mount points."""
 
-    def _after_epoch(self, runner: Any, mode: str = "train") -> None:
+    def _after_epoch(self, runner: RunnerLike, mode: str = "train") -> None:
         """Shared body of the three ``after_*_epoch`` mount points."""
 
-    def _before_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, mode: str = "train") -> None:
+    def _before_iter(self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, mode: str = "train") -> None:
         """Shared body of the three ``before_*_iter`` mount points."""
 
     def _after_iter(
         self,
-        runner: Any,
+        runner: RunnerLike,
         batch_idx: int,
         data_batch: DATA_BATCH = None,
         outputs: Optional[Union[Sequence[Any], dict[str, Any]]] = None,
@@ -148,7 +150,7 @@ class Hook:
         """Shared body of the three ``after_*_iter`` mount points."""
 
     # -------------------------------------------------------------- predicates
-    def every_n_epochs(self, runner: Any, n: int, start: int = 0) -> bool:
+    def every_n_epochs(self, runner: RunnerLike, n: int, start: int = 0) -> bool:
         """True on every ``n``-th epoch counted from ``start`` (``epoch + 1 == start`` counts)."""
         done = runner.epoch + 1 - start
         return done % n == 0 if done >= 0 and n > 0 else False
@@ -157,7 +159,7 @@ class Hook:
         """True on every ``n``-th iteration of the current epoch."""
         return (batch_idx + 1) % n == 0 if n > 0 else False
 
-    def every_n_train_iters(self, runner: Any, n: int, start: int = 0) -> bool:
+    def every_n_train_iters(self, runner: RunnerLike, n: int, start: int = 0) -> bool:
         """True on every ``n``-th training iteration counted from ``start``."""
         done = runner.iter + 1 - start
         return done % n == 0 if done >= 0 and n > 0 else False
@@ -166,11 +168,11 @@ class Hook:
         """True on the last batch of ``dataloader``."""
         return batch_idx + 1 == len(dataloader)
 
-    def is_last_train_epoch(self, runner: Any) -> bool:
-        return cast(bool, runner.epoch + 1 == runner.max_epochs)
+    def is_last_train_epoch(self, runner: RunnerLike) -> bool:
+        return runner.epoch + 1 == runner.max_epochs
 
-    def is_last_train_iter(self, runner: Any) -> bool:
-        return cast(bool, runner.iter + 1 == runner.max_iters)
+    def is_last_train_iter(self, runner: RunnerLike) -> bool:
+        return runner.iter + 1 == runner.max_iters
 
     def get_triggered_stages(self) -> list[str]:
         """The mount points this hook's class overrides (for the hook-order printout)."""

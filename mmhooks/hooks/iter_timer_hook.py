@@ -8,6 +8,7 @@ from typing import Any, Optional, Union
 
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["IterTimerHook"]
 
@@ -34,21 +35,21 @@ class IterTimerHook(Hook):
         self.start_iter = 0
         self.t = time.time()
 
-    def before_train(self, runner: Any) -> None:
+    def before_train(self, runner: RunnerLike) -> None:
         self.start_iter = runner.iter  # a resumed run estimates from its own iterations only
 
-    def _before_epoch(self, runner: Any, mode: str = "train") -> None:
+    def _before_epoch(self, runner: RunnerLike, mode: str = "train") -> None:
         self.t = time.time()
 
-    def _after_epoch(self, runner: Any, mode: str = "train") -> None:
+    def _after_epoch(self, runner: RunnerLike, mode: str = "train") -> None:
         self.time_sec_test_val = 0
 
-    def _before_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, mode: str = "train") -> None:
+    def _before_iter(self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, mode: str = "train") -> None:
         runner.message_hub.update_scalar(f"{mode}/data_time", time.time() - self.t)
 
     def _after_iter(
         self,
-        runner: Any,
+        runner: RunnerLike,
         batch_idx: int,
         data_batch: DATA_BATCH = None,
         outputs: Optional[Union[dict[str, Any], Sequence[Any]]] = None,

@@ -22,6 +22,7 @@ import torch
 from mmhooks.errors import ConfigError, UnsupportedConfigError
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["LoggerHook"]
 
@@ -118,7 +119,7 @@ class LoggerHook(Hook):
         self.log_metric_by_epoch = log_metric_by_epoch
         self.json_log_path: Optional[str] = None
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerLike) -> None:
         if self.out_dir is not None:
             basename = os.path.basename(str(runner.work_dir).rstrip(os.sep))
             self.out_dir = os.path.join(self.out_dir, basename)
@@ -127,7 +128,7 @@ class LoggerHook(Hook):
 
     # ------------------------------------------------------------------- train
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         dataloader = runner.train_dataloader
         last_of_epoch = self.end_of_epoch(dataloader, batch_idx)
@@ -143,20 +144,20 @@ class LoggerHook(Hook):
 
     # ---------------------------------------------------------------- val/test
     def after_val_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         if self.every_n_inner_iters(batch_idx, self.interval):
             _, log_str = runner.log_processor.get_log_after_iter(runner, batch_idx, "val")
             runner.logger.info(log_str)
 
     def after_test_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         if self.every_n_inner_iters(batch_idx, self.interval):
             _, log_str = runner.log_processor.get_log_after_iter(runner, batch_idx, "test")
             runner.logger.info(log_str)
 
-    def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         tag, log_str = runner.log_processor.get_log_after_epoch(runner, len(runner.val_dataloader), "val")
         runner.logger.info(log_str)
         train_loop = runner._train_loop
@@ -166,7 +167,7 @@ class LoggerHook(Hook):
             step = runner.epoch if self.log_metric_by_epoch else runner.iter
         runner.visualizer.add_scalars(tag, step=step, file_path=self.json_log_path)
 
-    def after_test_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_test_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         tag, log_str = runner.log_processor.get_log_after_epoch(
             runner, len(runner.test_dataloader), "test", with_non_scalar=True
         )
@@ -194,7 +195,7 @@ class LoggerHook(Hook):
         return OrderedDict(convert(tags))
 
     # --------------------------------------------------------------------- run
-    def after_run(self, runner: Any) -> None:
+    def after_run(self, runner: RunnerLike) -> None:
         runner.visualizer.close()
         if self.out_dir is None:
             return

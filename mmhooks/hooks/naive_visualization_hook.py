@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["NaiveVisualizationHook", "tensor_to_image"]
 
@@ -106,11 +107,11 @@ class NaiveVisualizationHook(Hook):
         self.draw_gt = draw_gt
         self.draw_pred = draw_pred
 
-    def before_train(self, runner: Any) -> None:
+    def before_train(self, runner: RunnerLike) -> None:
         runner.visualizer.add_graph(runner.model, None)
 
     def after_test_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[Sequence[Any]] = None
     ) -> None:
         if not self.every_n_inner_iters(batch_idx, self._interval):
             return

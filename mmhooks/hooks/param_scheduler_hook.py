@@ -10,6 +10,7 @@ from mmhooks.errors import warn_once
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.optim.scheduler.builder import build_param_schedulers, is_scheduler
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["ParamSchedulerHook"]
 
@@ -29,7 +30,7 @@ def _scheduler_lists(schedulers: Any) -> Iterator[list[Any]]:
         )
 
 
-def _epoch_length(runner: Any) -> int | None:
+def _epoch_length(runner: RunnerLike) -> int | None:
     """Batches per epoch on this rank, or ``None`` when the loader has no length."""
     loader: Any = getattr(runner, "train_dataloader", None)
     try:
@@ -81,12 +82,12 @@ class ParamSchedulerHook(Hook):
         self._pending_states: Any = None
 
     # ------------------------------------------------------------------ building
-    def after_load_checkpoint(self, runner: Any, checkpoint: dict[str, Any]) -> None:
+    def after_load_checkpoint(self, runner: RunnerLike, checkpoint: dict[str, Any]) -> None:
         """Keep the saved scheduler states for the schedulers this hook will build."""
         if self.param_scheduler is not None and getattr(runner, "param_schedulers", None) is None:
             self._pending_states = checkpoint.get("param_schedulers")
 
-    def before_train(self, runner: Any) -> None:
+    def before_train(self, runner: RunnerLike) -> None:
         """Build the schedulers from ``param_scheduler`` unless the runner already has them."""
         if self.param_scheduler is None:
             return
@@ -114,7 +115,7 @@ class ParamSchedulerHook(Hook):
 
     # ------------------------------------------------------------------ stepping
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         """Step every iteration-based scheduler."""
         schedulers = runner.param_schedulers
@@ -126,11 +127,11 @@ class ParamSchedulerHook(Hook):
                 if not scheduler.by_epoch:
                     scheduler.step()
 
-    def after_train_epoch(self, runner: Any) -> None:
+    def after_train_epoch(self, runner: RunnerLike) -> None:
         """Step every epoch-based scheduler (ReduceOnPlateau only counts the epoch)."""
         self._step(runner, lambda scheduler: bool(scheduler.by_epoch))
 
-    def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         """Hand the validation metrics to the epoch-based schedulers that need them."""
         if runner.param_schedulers is None or metrics is None:
             return
@@ -141,7 +142,7 @@ class ParamSchedulerHook(Hook):
                 if scheduler.by_epoch and getattr(scheduler, "need_val_args", False):
                     scheduler.step(metrics)
 
-    def _step(self, runner: Any, wanted: Callable[[Any], bool]) -> None:
+    def _step(self, runner: RunnerLike, wanted: Callable[[Any], bool]) -> None:
         if runner.param_schedulers is None:
             return
         for schedulers in _scheduler_lists(runner.param_schedulers):

@@ -8,6 +8,7 @@ from typing import Any
 from mmhooks.errors import ConfigError
 from mmhooks.hooks.hook import Hook
 from mmhooks.registry import HOOKS, MODELS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["PrepareTTAHook"]
 
@@ -41,5 +42,5 @@ class PrepareTTAHook(Hook):
             )
         self.tta_cfg = dict(tta_cfg)
 
-    def before_test(self, runner: Any) -> None:
+    def before_test(self, runner: RunnerLike) -> None:
         runner.model = MODELS.build({**self.tta_cfg, "module": runner.model}, path="tta_model")

@@ -13,6 +13,7 @@ from mmhooks.dist import is_main_process
 from mmhooks.errors import ConfigError, check_choice
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["ProfilerHook"]
 
@@ -136,7 +137,7 @@ class ProfilerHook(Hook):
         self.profiler: Optional[torch.profiler.profile] = None
         self._closed = False
 
-    def _trace_handler(self, runner: Any) -> Optional[TraceHandler]:
+    def _trace_handler(self, runner: RunnerLike) -> Optional[TraceHandler]:
         """The ``on_trace_ready`` callable that the profiler gets, built now that ``log_dir`` is known."""
         if self.on_trace_ready is None or callable(self.on_trace_ready):
             return self.on_trace_ready
@@ -160,7 +161,7 @@ class ProfilerHook(Hook):
         handler: TraceHandler = torch.profiler.tensorboard_trace_handler(**options)
         return handler
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerLike) -> None:
         limit = runner.max_epochs if self.by_epoch else runner.max_iters
         unit = "max_epochs" if self.by_epoch else "max_iters"
         if not limit:
@@ -186,7 +187,7 @@ class ProfilerHook(Hook):
         runner.logger.info("ProfilerHook: profiling started.")
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         if self._closed or self.profiler is None:
             return
@@ -194,12 +195,12 @@ class ProfilerHook(Hook):
         if not self.by_epoch and runner.iter == self.profile_times - 1:
             self._stop(runner)
 
-    def after_train_epoch(self, runner: Any) -> None:
+    def after_train_epoch(self, runner: RunnerLike) -> None:
         # The iteration-based loop also ends with one after_train_epoch.
         if not self._closed and self.profiler is not None:
             self._stop(runner)
 
-    def _stop(self, runner: Any) -> None:
+    def _stop(self, runner: RunnerLike) -> None:
         """Stop profiling, which runs ``on_trace_ready``, then export the Chrome trace if asked."""
         assert self.profiler is not None
         self._closed = True

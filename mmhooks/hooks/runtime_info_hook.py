@@ -16,6 +16,7 @@ import torch
 from mmhooks import __version__
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["RuntimeInfoHook"]
 
@@ -59,7 +60,7 @@ class RuntimeInfoHook(Hook):
     def __init__(self) -> None:
         self.last_loop_stage: Optional[str] = None
 
-    def before_run(self, runner: Any) -> None:
+    def before_run(self, runner: RunnerLike) -> None:
         cfg = runner.cfg
         pretty_text = getattr(cfg, "pretty_text", None)
         runner.message_hub.update_info_dict(
@@ -72,7 +73,7 @@ class RuntimeInfoHook(Hook):
         )
         self.last_loop_stage = None
 
-    def before_train(self, runner: Any) -> None:
+    def before_train(self, runner: RunnerLike) -> None:
         hub = runner.message_hub
         hub.update_info("loop_stage", "train")
         hub.update_info("epoch", runner.epoch)
@@ -83,13 +84,13 @@ class RuntimeInfoHook(Hook):
         if hasattr(dataset, "metainfo"):
             hub.update_info("dataset_meta", dataset.metainfo)
 
-    def after_train(self, runner: Any) -> None:
+    def after_train(self, runner: RunnerLike) -> None:
         runner.message_hub.pop_info("loop_stage")
 
-    def before_train_epoch(self, runner: Any) -> None:
+    def before_train_epoch(self, runner: RunnerLike) -> None:
         runner.message_hub.update_info("epoch", runner.epoch)
 
-    def before_train_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
+    def before_train_iter(self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
         hub = runner.message_hub
         hub.update_info("iter", runner.iter)
         lr_dict = runner.optim_wrapper.get_lr()
@@ -102,38 +103,38 @@ class RuntimeInfoHook(Hook):
             hub.update_scalar(f"train/{name}", lrs[0])
 
     def after_train_iter(
-        self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
+        self, runner: RunnerLike, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Optional[dict[str, Any]] = None
     ) -> None:
         if outputs is not None:
             hub = runner.message_hub
             for key, value in outputs.items():
                 hub.update_scalar(f"train/{key}", value)
 
-    def before_val(self, runner: Any) -> None:
+    def before_val(self, runner: RunnerLike) -> None:
         self.last_loop_stage = runner.message_hub.get_info("loop_stage")
         runner.message_hub.update_info("loop_stage", "val")
 
-    def after_val_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         self._record_metrics(runner, "val", metrics)
 
-    def after_val(self, runner: Any) -> None:
+    def after_val(self, runner: RunnerLike) -> None:
         if self.last_loop_stage == "train":
             runner.message_hub.update_info("loop_stage", "train")
             self.last_loop_stage = None
         else:
             runner.message_hub.pop_info("loop_stage")
 
-    def before_test(self, runner: Any) -> None:
+    def before_test(self, runner: RunnerLike) -> None:
         runner.message_hub.update_info("loop_stage", "test")
 
-    def after_test(self, runner: Any) -> None:
+    def after_test(self, runner: RunnerLike) -> None:
         runner.message_hub.pop_info("loop_stage")
 
-    def after_test_epoch(self, runner: Any, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_test_epoch(self, runner: RunnerLike, metrics: Optional[dict[str, float]] = None) -> None:
         self._record_metrics(runner, "test", metrics)
 
     @staticmethod
-    def _record_metrics(runner: Any, mode: str, metrics: Optional[dict[str, Any]]) -> None:
+    def _record_metrics(runner: RunnerLike, mode: str, metrics: Optional[dict[str, Any]]) -> None:
         if metrics is None:
             return
         hub = runner.message_hub

@@ -11,6 +11,7 @@ import torch.distributed as torch_dist
 from mmhooks.dist import get_world_size, is_distributed
 from mmhooks.hooks.hook import Hook
 from mmhooks.registry import HOOKS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["SyncBuffersHook", "average_across_ranks"]
 
@@ -65,13 +66,13 @@ class SyncBuffersHook(Hook):
         """Whether a process group with more than one rank is running now."""
         return is_distributed() and get_world_size() > 1
 
-    def before_val_epoch(self, runner: Any) -> None:
+    def before_val_epoch(self, runner: RunnerLike) -> None:
         if self.distributed:
             if not self.called_in_train:
                 average_across_ranks(runner.model.buffers())
             self.called_in_train = False
 
-    def after_train_epoch(self, runner: Any) -> None:
+    def after_train_epoch(self, runner: RunnerLike) -> None:
         if self.distributed:
             average_across_ranks(runner.model.buffers())
             self.called_in_train = True

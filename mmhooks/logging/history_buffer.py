@@ -65,6 +65,22 @@ class HistoryBuffer:
                 stacklevel=2,
             )
             logs, counts = logs[-max_length:], counts[-max_length:]
+        self._set_arrays(logs, counts)
+
+    def _set_arrays(self, logs: np.ndarray, counts: np.ndarray) -> None:
+        """Store ``logs`` and ``counts`` (copied), choosing the storage that fits their shape.
+
+        One-dimensional histories of equal length live in arrays with spare
+        capacity. Anything else (an array-like history such as
+        ``[[1, 2], [3, 4]]``) is kept exactly as given and grows the way
+        ``np.append`` grows it, which flattens on the first update, as MMEngine's
+        buffer does.
+        """
+        self._plain = logs.ndim != 1 or counts.ndim != 1 or len(logs) != len(counts)
+        if self._plain:
+            self._logs, self._counts = logs.copy(), counts.copy()
+            self._start, self._end = 0, len(logs)
+            return
         capacity = max(16, 2 * len(logs))
         self._logs = np.empty(capacity, dtype=logs.dtype)
         self._counts = np.empty(capacity, dtype=counts.dtype)
@@ -77,10 +93,12 @@ class HistoryBuffer:
     @property
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         """``(values, counts)`` as numpy arrays, oldest first (views: do not modify)."""
+        if self._plain:
+            return self._logs, self._counts
         return self._logs[self._start : self._end], self._counts[self._start : self._end]
 
     def __len__(self) -> int:
-        return self._end - self._start
+        return len(self._logs) if self._plain else self._end - self._start
 
     def update(self, log_val: Number, count: Number = 1) -> None:
         """Append ``log_val`` with weight ``count``; the oldest value goes once ``max_length`` is passed."""
@@ -89,6 +107,9 @@ class HistoryBuffer:
                 f"HistoryBuffer.update: got log_val={log_val!r} ({type(log_val).__name__}), count={count!r}; "
                 "expected an int or float for both. Fix: convert tensors with .item() first."
             )
+        if self._plain:
+            self._append_plain(log_val, count)
+            return
         end = self._end
         if end == len(self._logs):
             self._make_room()
@@ -105,6 +126,12 @@ class HistoryBuffer:
         self._end = end
         if end - self._start > self.max_length:
             self._start = end - self.max_length
+
+    def _append_plain(self, log_val: Number, count: Number) -> None:
+        """``np.append`` (which flattens) and trim; back to the fast storage once the history is 1-D."""
+        logs = np.append(self._logs, log_val)[-self.max_length :]
+        counts = np.append(self._counts, count)[-self.max_length :]
+        self._set_arrays(logs, counts)
 
     def _make_room(self) -> None:
         size = self._end - self._start
@@ -171,9 +198,10 @@ class HistoryBuffer:
         Raises:
             ValueError: if nothing has been recorded.
         """
-        if self._end == self._start:
+        logs = self.data[0]
+        if len(logs) == 0:
             raise ValueError("HistoryBuffer.current: the buffer is empty. Fix: call update() first.")
-        return self._logs[self._end - 1]
+        return logs[-1]
 
     # -------------------------------------------------------------- copy, pickle
     def __deepcopy__(self, memo: dict[int, Any]) -> HistoryBuffer:
@@ -181,8 +209,7 @@ class HistoryBuffer:
         logs, counts = self.data
         copied = type(self).__new__(type(self))
         copied.max_length = self.max_length
-        copied._logs, copied._counts = logs.copy(), counts.copy()
-        copied._start, copied._end = 0, len(logs)
+        copied._set_arrays(logs, counts)
         return copied
 
     def __reduce__(self) -> tuple[Callable[..., Any], tuple[list[Any], list[Any], int]]:
@@ -200,8 +227,7 @@ class HistoryBuffer:
         logs, counts = buffer.data
         copied = cls.__new__(cls)
         copied.max_length = int(getattr(buffer, "max_length", 1000000))
-        copied._logs, copied._counts = np.array(logs), np.array(counts)
-        copied._start, copied._end = 0, len(copied._logs)
+        copied._set_arrays(np.asarray(logs), np.asarray(counts))
         return copied
 
 
@@ -227,3 +253,39 @@ def _rebuild_history_buffer(log_history: list[Any], count_history: list[Any], ma
 for _name in ("min", "max", "current", "mean"):
     HistoryBuffer._statistics_methods[_name] = getattr(HistoryBuffer, _name)
 del _name
+
+
+def numpy_safe_globals() -> list[Any]:
+    """The numpy names a pickled array or scalar refers to (metric values in a message hub are often numpy)."""
+    core = getattr(np, "_core", None) or np.core
+    found: list[Any] = [np.ndarray, np.dtype, core.multiarray._reconstruct, core.multiarray.scalar]
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:
+        found.extend(
+            value for value in vars(dtypes).values() if isinstance(value, type) and issubclass(value, np.dtype)
+        )
+    return found
+
+
+def allow_in_weights_only_loads() -> None:
+    """Allowlist what a message hub pickles, so that a plain ``torch.load`` reads mmhooks' checkpoints.
+
+    ``torch.load`` defaults to ``weights_only=True`` from torch 2.6 on; it
+    refuses any class or function it has not been told about. Importing this
+    module (any process that builds a message hub, runs or resumes a run does)
+    registers the buffer, its rebuild function and numpy's array and scalar
+    constructors with :func:`torch.serialization.add_safe_globals`. The rebuild
+    function only calls a ``HistoryBuffer`` constructor with lists.
+    """
+    try:
+        from torch import serialization
+    except ImportError:  # pragma: no cover - the logging package also works without torch
+        return
+    wanted = [HistoryBuffer, _rebuild_history_buffer, *numpy_safe_globals()]
+    registered = serialization.get_safe_globals()
+    missing = [item for item in wanted if item not in registered]
+    if missing:
+        serialization.add_safe_globals(missing)
+
+
+allow_in_weights_only_loads()

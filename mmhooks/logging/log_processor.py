@@ -21,6 +21,7 @@ import torch
 from mmhooks.errors import ConfigError
 from mmhooks.logging.history_buffer import HistoryBuffer
 from mmhooks.registry import LOG_PROCESSORS
+from mmhooks.runner.protocol import RunnerLike
 
 __all__ = ["LogProcessor"]
 
@@ -118,7 +119,7 @@ class LogProcessor:
         return entries
 
     @staticmethod
-    def _resolve_windows(entries: list[_Entry], runner: Any, batch_idx: int) -> list[tuple[str, str, dict[str, Any]]]:
+    def _resolve_windows(entries: list[_Entry], runner: RunnerLike, batch_idx: int) -> list[tuple[str, str, dict[str, Any]]]:
         """Statistics kwargs with ``'epoch'``/``'global'`` turned into this call's window lengths."""
         resolved = []
         for data_src, log_name, kwargs, window in entries:
@@ -130,7 +131,7 @@ class LogProcessor:
         return resolved
 
     # -------------------------------------------------------------- iterations
-    def get_log_after_iter(self, runner: Any, batch_idx: int, mode: str) -> tuple[dict[str, Any], str]:
+    def get_log_after_iter(self, runner: RunnerLike, batch_idx: int, mode: str) -> tuple[dict[str, Any], str]:
         """The scalar tag and text line of a logged train/val/test iteration.
 
         Args:
@@ -200,7 +201,7 @@ class LogProcessor:
 
     # ------------------------------------------------------------------ epochs
     def get_log_after_epoch(
-        self, runner: Any, batch_idx: int, mode: str, with_non_scalar: bool = False
+        self, runner: RunnerLike, batch_idx: int, mode: str, with_non_scalar: bool = False
     ) -> tuple[dict[str, Any], str]:
         """The tag and text line that summarise a val/test epoch (metrics, then times).
 
@@ -251,7 +252,7 @@ class LogProcessor:
         return f"{name}: {value}"
 
     def _collect_scalars(
-        self, entries: list[tuple[str, str, dict[str, Any]]], runner: Any, mode: str, reserve_prefix: bool = False
+        self, entries: list[tuple[str, str, dict[str, Any]]], runner: RunnerLike, mode: str, reserve_prefix: bool = False
     ) -> OrderedDict[str, Any]:
         """``{name: statistic}`` for every hub scalar whose key starts with ``mode``, then the custom entries."""
         prefix = f"{mode}/"
@@ -271,7 +272,7 @@ class LogProcessor:
                 tag[log_name] = buffer.statistics(**kwargs)
         return tag
 
-    def _collect_non_scalars(self, runner: Any, mode: str) -> OrderedDict[str, Any]:
+    def _collect_non_scalars(self, runner: RunnerLike, mode: str) -> OrderedDict[str, Any]:
         prefix = f"{mode}/"
         return OrderedDict(
             (key if self.log_with_hierarchy else _remove_prefix(key, prefix), value)
@@ -280,7 +281,7 @@ class LogProcessor:
         )
 
     @staticmethod
-    def _display_epoch(runner: Any, mode: str, has_train_loop: bool) -> int:
+    def _display_epoch(runner: RunnerLike, mode: str, has_train_loop: bool) -> int:
         if mode == "train":
             return int(runner.epoch) + 1
         return int(runner.epoch) if has_train_loop else 0
@@ -295,18 +296,18 @@ def _remove_prefix(key: str, prefix: str) -> str:
     return key[len(prefix) :] if key.startswith(prefix) else key
 
 
-def _has_train_loop(runner: Any) -> bool:
+def _has_train_loop(runner: RunnerLike) -> bool:
     """Whether the runner has a built train loop (MMEngine looks at the raw ``_train_loop``)."""
     loop = runner._train_loop
     return not (loop is None or isinstance(loop, dict))
 
 
-def _dataloader_len(runner: Any, mode: str) -> int:
+def _dataloader_len(runner: RunnerLike, mode: str) -> int:
     loop = {"train": "train_loop", "val": "val_loop", "test": "test_loop"}[mode]
     return len(getattr(runner, loop).dataloader)
 
 
-def _max_memory_mb(runner: Any) -> int:
+def _max_memory_mb(runner: RunnerLike) -> int:
     """Peak CUDA memory in MiB since the last call; resets the peak, as MMEngine does."""
     device = getattr(runner.model, "output_device", None)
     memory = torch.cuda.max_memory_allocated(device=device) // (1024 * 1024)

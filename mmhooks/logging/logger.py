@@ -5,6 +5,13 @@ file and ``01/31 12:00:00 - mmengine - INFO - <message>`` on the console, so
 tools and habits built on MMEngine logs keep working. The console goes to
 stdout on every rank (errors only off rank zero); the file is written by rank
 zero only, unless ``distributed=True`` asks for one file per rank.
+
+mmhooks' own modules log with ``logging.getLogger(__name__)``. Once an
+:class:`MMLogger` exists, :class:`ForwardToCurrentLogger` on the ``mmhooks``
+logger hands their records (warnings, by Python's default level) to the
+current MMLogger, so they reach the run's log file as MMEngine's
+``print_log(msg, logger='current', level=logging.WARNING)`` lines do. They
+still propagate to Python's root logger for applications that configure it.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any, Union
 from mmhooks.dist import get_rank, get_world_size
 from mmhooks.logging.manager import ManagerMixin
 
-__all__ = ["MMFormatter", "MMLogger", "print_log"]
+__all__ = ["ForwardToCurrentLogger", "MMFormatter", "MMLogger", "print_log"]
 
 _ANSI_COLOURS = {"ERROR": 31, "WARNING": 33, "INFO": 37, "DEBUG": 32}
 _DEBUG_CHECK = logging.DEBUG
@@ -115,6 +122,7 @@ class MMLogger(logging.Logger, ManagerMixin):
     ) -> None:
         logging.Logger.__init__(self, logger_name)
         ManagerMixin.__init__(self, name)
+        _install_forwarding()
         level = _level_number(log_level)
         rank = get_rank()
         console = logging.StreamHandler(stream=sys.stdout)
@@ -146,6 +154,12 @@ class MMLogger(logging.Logger, ManagerMixin):
             cls.get_instance("mmengine")
         return super().get_current_instance()
 
+    @classmethod
+    def current_or_none(cls) -> MMLogger | None:
+        """The latest logger, or ``None`` when none has been created (nothing is created)."""
+        instances = cls._instance_dict
+        return next(reversed(instances.values()), None) if instances else None
+
     def isEnabledFor(self, level: int) -> bool:  # noqa: N802 (logging's name)
         """Also False when no handler takes ``level``: a filtered-out line then costs no record.
 
@@ -165,6 +179,54 @@ class MMLogger(logging.Logger, ManagerMixin):
         self.level = logging._checkLevel(level)  # type: ignore[attr-defined]
         for logger in list(MMLogger._instance_dict.values()):
             logger._cache.clear()
+
+
+class ForwardToCurrentLogger(logging.Handler):
+    """Hand records of the ``mmhooks`` logger tree to the current :class:`MMLogger` (the run's log).
+
+    Lines are written as MMEngine's ``print_log(..., logger='current')`` writes
+    them: under the MMLogger's name, with the message already formatted (so its
+    duplicate-warning filter compares whole messages). Before any MMLogger
+    exists, a record that no other handler takes goes to Python's last-resort
+    handler (stderr), as it would without this handler.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        target = MMLogger.current_or_none()
+        if target is None:
+            self._last_resort(record)
+            return
+        if not target.isEnabledFor(record.levelno):
+            return
+        try:
+            forwarded = logging.makeLogRecord(record.__dict__)
+            forwarded.msg, forwarded.args, forwarded.name = record.getMessage(), None, target.name
+        except Exception:  # a bad format string: report it the way logging does
+            self.handleError(record)
+            return
+        target.handle(forwarded)
+
+    def _last_resort(self, record: logging.LogRecord) -> None:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None:
+            if any(handler is not self for handler in logger.handlers):
+                return  # someone else shows it
+            if not logger.propagate:
+                break
+            logger = logger.parent
+        fallback = logging.lastResort
+        if fallback is not None and record.levelno >= fallback.level:
+            fallback.handle(record)
+
+
+_FORWARDING_LOGGER = "mmhooks"
+
+
+def _install_forwarding() -> None:
+    """Attach one :class:`ForwardToCurrentLogger` to the ``mmhooks`` logger (idempotent)."""
+    logger = logging.getLogger(_FORWARDING_LOGGER)
+    if not any(type(handler).__name__ == ForwardToCurrentLogger.__name__ for handler in logger.handlers):
+        logger.addHandler(ForwardToCurrentLogger())
 
 
 def _level_number(level: Union[int, str]) -> int:

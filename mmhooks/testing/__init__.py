@@ -7,7 +7,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-__all__ = ["tiny_dataset", "tiny_loader"]
+from mmhooks.testing.fake_runner import FakeRunner
+
+__all__ = ["FakeRunner", "tiny_dataset", "tiny_loader"]
 
 
 def tiny_dataset(n: int = 24, in_features: int = 4, out_features: int = 1, seed: int = 0) -> TensorDataset:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import itertools
 import logging
 import os
 import re
@@ -14,55 +14,32 @@ from torch import nn
 
 from mmhooks.errors import ConfigError, UnsupportedConfigError
 from mmhooks.hooks import CheckpointHook
+from mmhooks.logging import MessageHub
 from mmhooks.registry import HOOKS
+from mmhooks.testing import FakeRunner
 
 ITERS_PER_EPOCH = 3
 ACC = [0.5, 0.7, 0.6, 0.8, 0.8, 0.9, 0.2, 0.95, 0.3, 0.99]
 LOSS = [0.9, 0.8, 0.85, 0.5, 0.6, 0.4, 0.45, 0.3, 0.35, 0.2]
 
 
-class StubHub:
-    """The message-hub surface CheckpointHook uses (runtime info only)."""
-
-    def __init__(self, runtime_info: dict | None = None) -> None:
-        self.runtime_info = copy.deepcopy(runtime_info or {})
-
-    def get_info(self, key: str, default=None):
-        return copy.deepcopy(self.runtime_info.get(key, default))
-
-    def update_info(self, key: str, value) -> None:
-        self.runtime_info[key] = copy.deepcopy(value)
+_hub_ids = itertools.count()
 
 
-class StubRunner:
-    """Counters and a ``save_checkpoint`` that writes MMEngine's dict layout (meta, state_dict, message_hub)."""
+def new_hub(state: dict | None = None) -> MessageHub:
+    hub = MessageHub(f"test_checkpoint_hook_{next(_hub_ids)}")
+    if state is not None:
+        hub.load_state_dict(state)
+    return hub
 
-    def __init__(self, work_dir, max_epochs: int, max_iters: int, hub: StubHub | None = None) -> None:
-        self.work_dir = str(work_dir)
+
+class StubRunner(FakeRunner):
+    """A FakeRunner with a model, MMEngine's counters and a real message hub; it writes MMEngine's layout."""
+
+    def __init__(self, work_dir, max_epochs: int, max_iters: int, hub: MessageHub | None = None) -> None:
         torch.manual_seed(0)
-        self.model = nn.Linear(2, 1)
-        self.epoch = 0
-        self.iter = 0
-        self.max_epochs = max_epochs
-        self.max_iters = max_iters
-        self.message_hub = hub or StubHub()
-        self.logger = logging.getLogger("test_checkpoint_hook")
-        self._resume = False
-        self._load_from = None
-        self.saved: list[str] = []
-
-    def save_checkpoint(self, out_dir, filename, file_client_args=None, save_optimizer=True,
-                        save_param_scheduler=True, meta=None, by_epoch=True, backend_args=None):
-        meta = dict(meta or {})
-        meta.setdefault("epoch", self.epoch + 1 if by_epoch else self.epoch)
-        meta.setdefault("iter", self.iter if by_epoch else self.iter + 1)
-        checkpoint = {"meta": meta, "state_dict": self.model.state_dict(),
-                      "message_hub": copy.deepcopy(self.message_hub.runtime_info)}
-        if save_optimizer:
-            checkpoint["optimizer"] = {}
-        os.makedirs(out_dir, exist_ok=True)
-        torch.save(checkpoint, os.path.join(out_dir, filename))
-        self.saved.append(filename)
+        super().__init__(work_dir=str(work_dir), model=nn.Linear(2, 1), max_epochs=max_epochs, max_iters=max_iters,
+                         message_hub=hub or new_hub(), logger=logging.getLogger("test_checkpoint_hook"))
 
 
 def run_epochs(hook, runner, max_epochs: int, val_interval: int = 1, metrics=None) -> None:
@@ -212,13 +189,13 @@ def resumed_runner(tmp_path, max_epochs: int, resume_from: str, load_from=None) 
     """A runner whose hub and counters come from ``resume_from``, as ``Runner.resume`` sets them."""
     ckpt = torch.load(resume_from, weights_only=False)
     runner = StubRunner(tmp_path, max_epochs=max_epochs, max_iters=max_epochs * ITERS_PER_EPOCH,
-                        hub=StubHub(ckpt["message_hub"]))
+                        hub=new_hub(ckpt["message_hub"]))
     runner.epoch, runner.iter = ckpt["meta"]["epoch"], ckpt["meta"]["iter"]
-    runner._resume, runner._load_from = True, load_from
+    runner._resume, runner.load_from = True, load_from
     return runner
 
 
-def test_resume_matches_mmengine_except_the_resumed_file_is_kept(tmp_path):
+def test_resume_keeps_exactly_mmengines_files(tmp_path):
     mm_hooks = pytest.importorskip("mmengine.hooks")
     results = {}
     for name, cls in (("theirs", mm_hooks.CheckpointHook), ("ours", CheckpointHook)):
@@ -229,21 +206,27 @@ def test_resume_matches_mmengine_except_the_resumed_file_is_kept(tmp_path):
         run_epochs(cls(interval=1, max_keep_ckpts=2, save_best="acc"), runner, max_epochs=7)
         results[name] = outcome(runner, work)
     theirs, ours = results["theirs"], results["ours"]
-    assert set(ours["files"]) == set(theirs["files"]) | {"epoch_3.pth"}  # mmhooks never deletes what it resumed
-    assert {k: v for k, v in ours["files"].items() if k != "epoch_3.pth"} == theirs["files"]
+    assert "epoch_3.pth" not in ours["files"]  # the file the run resumed from is rotated out in its turn
+    assert ours["files"] == theirs["files"]
     assert ours["hub"] == theirs["hub"]
     assert ours["hub"]["keep_ckpt_ids"] == [6, 7]
 
 
-def test_previous_best_is_kept_when_it_was_resumed_from(tmp_path):
-    first = StubRunner(tmp_path, max_epochs=2, max_iters=6)
-    run_epochs(CheckpointHook(interval=1, save_best="acc"), first, max_epochs=2)
-    best = str(tmp_path / "best_acc_epoch_2.pth")
-    runner = resumed_runner(tmp_path, 4, best, load_from=best)
-    run_epochs(CheckpointHook(interval=1, save_best="acc"), runner, max_epochs=4)  # new best at epoch 4
-    assert os.path.exists(best)
-    assert runner.message_hub.runtime_info["best_ckpt"] == str(tmp_path / "best_acc_epoch_4.pth")
-    assert runner.message_hub.runtime_info["best_score"] == 0.8
+def test_previous_best_is_replaced_even_when_it_was_resumed_from(tmp_path):
+    mm_hooks = pytest.importorskip("mmengine.hooks")
+    results = {}
+    for name, cls in (("theirs", mm_hooks.CheckpointHook), ("ours", CheckpointHook)):
+        work = tmp_path / name
+        first = StubRunner(work, max_epochs=2, max_iters=6)
+        run_epochs(cls(interval=1, save_best="acc"), first, max_epochs=2)
+        best = str(work / "best_acc_epoch_2.pth")
+        runner = resumed_runner(work, 4, best, load_from=best)
+        run_epochs(cls(interval=1, save_best="acc"), runner, max_epochs=4)  # new best at epoch 4
+        results[name] = outcome(runner, work)
+        assert not os.path.exists(best)
+        assert runner.message_hub.runtime_info["best_ckpt"] == str(work / "best_acc_epoch_4.pth")
+        assert runner.message_hub.runtime_info["best_score"] == 0.8
+    assert results["ours"]["files"] == results["theirs"]["files"]
 
 
 @pytest.mark.parametrize(
@@ -353,3 +336,46 @@ def test_registered_and_built_from_config(tmp_path):
     assert isinstance(hook, CheckpointHook)
     assert hook.filename_tmpl == "iter_{}.pth"
     assert hook.priority == "VERY_LOW"
+
+
+@pytest.mark.parametrize(
+    "value", [None, "acc", ["acc", "psnr"], ("acc",)], ids=["default", "str", "list", "tuple"])
+@pytest.mark.parametrize("key", ["greater_keys", "less_keys"])
+def test_key_lists_have_mmengines_types(key, value):
+    mm_hooks = pytest.importorskip("mmengine.hooks")
+    ours, theirs = getattr(CheckpointHook(**{key: value}), key), getattr(mm_hooks.CheckpointHook(**{key: value}), key)
+    assert type(ours) is type(theirs)
+    assert list(ours) == list(theirs)
+
+
+NAMES = ["loss", "val_loss", "accuracy/top1", "mIoU", "AR@100", "coco/bbox_mAP", "Precision", "aAcc", "loss_acc",
+         "top", "Loss", "psnr_loss", "PSNR"]
+
+
+@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+@pytest.mark.parametrize("keys", [{}, dict(greater_keys=["psnr"]), dict(less_keys="acc")],
+                         ids=["defaults", "greater-psnr", "less-acc"])
+def test_rule_inference_matches_mmengine(name, keys):
+    mm_hooks = pytest.importorskip("mmengine.hooks")
+    try:
+        theirs = mm_hooks.CheckpointHook(save_best=name, **keys).rules
+    except ValueError:
+        with pytest.raises(ConfigError, match="cannot be inferred"):
+            CheckpointHook(save_best=name, **keys)
+        return
+    assert CheckpointHook(save_best=name, **keys).rules == theirs
+
+
+def test_smaller_max_keep_ckpts_on_resume_trims_files_and_hub_like_mmengine(tmp_path):
+    mm_hooks = pytest.importorskip("mmengine.hooks")
+    results = {}
+    for name, cls in (("theirs", mm_hooks.CheckpointHook), ("ours", CheckpointHook)):
+        work = tmp_path / name
+        run_epochs(cls(interval=1, max_keep_ckpts=3), StubRunner(work, max_epochs=3, max_iters=9), max_epochs=3)
+        runner = resumed_runner(work, 3, str(work / "epoch_3.pth"))
+        cls(interval=1, max_keep_ckpts=1).before_train(runner)  # resumed with a smaller max_keep_ckpts
+        results[name] = outcome(runner, work)
+    assert results["ours"]["files"] == results["theirs"]["files"]
+    assert results["ours"]["hub"] == results["theirs"]["hub"]
+    assert results["ours"]["hub"]["keep_ckpt_ids"] == [3]
+    assert sorted(f for f in results["ours"]["files"] if f.endswith(".pth")) == ["epoch_3.pth"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,8 +9,9 @@ import pytest
 from mmhooks.errors import ConfigError
 from mmhooks.hooks import ClosureHook, Hook
 from mmhooks.registry import HOOKS
+from mmhooks.testing import FakeRunner
 
-RUNNER = SimpleNamespace(name="runner")
+RUNNER = FakeRunner()
 
 # Each mount point called as MMEngine's runner calls it (keywords after the runner).
 CALLS: dict[str, dict[str, Any]] = {stage: {} for stage in Hook.stages}

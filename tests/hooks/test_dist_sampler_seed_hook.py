@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Seque
 
 from mmhooks.hooks import DistSamplerSeedHook
 from mmhooks.testing import tiny_dataset
+from mmhooks.testing import FakeRunner
 
 
 class RecordingSampler(DistributedSampler):
@@ -54,7 +54,7 @@ class BucketBatchSampler:
 
 def _run_epochs(hook: Any, loader: Any, epochs: range) -> None:
     for epoch in epochs:
-        hook.before_train_epoch(SimpleNamespace(train_loop=SimpleNamespace(dataloader=loader), epoch=epoch))
+        hook.before_train_epoch(FakeRunner(train_dataloader=loader, epoch=epoch))
 
 
 def _sampler_loader() -> tuple[DataLoader, RecordingSampler]:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import io
 import logging
 import math
-from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
 from mmhooks.errors import ConfigError
 from mmhooks.hooks import EarlyStoppingHook
+from mmhooks.testing import FakeRunner
 
 NAN, INF = math.nan, math.inf
 
@@ -30,10 +31,8 @@ CASES = {
 }
 
 
-def _stub_runner() -> SimpleNamespace:
-    return SimpleNamespace(
-        train_loop=SimpleNamespace(stop_training=False), logger=logging.getLogger("test_early_stopping")
-    )
+def _stub_runner() -> FakeRunner:
+    return FakeRunner(logger=logging.getLogger("test_early_stopping"))
 
 
 def _feed(hook: Any, values: list[float], runner: Any = None) -> list[tuple[bool, float, int]]:
@@ -184,10 +183,62 @@ def test_invalid_rule() -> None:
 
 def test_before_run_checks_an_existing_train_loop_only() -> None:
     hook = EarlyStoppingHook("loss")
-    hook.before_run(SimpleNamespace(train_loop=None))  # a test-only run has no training loop
+    hook.before_run(FakeRunner(train_loop=None))  # a test-only run has no training loop
     with pytest.raises(TypeError) as info:
-        hook.before_run(SimpleNamespace(train_loop=object()))
+        hook.before_run(FakeRunner(train_loop=object()))
     assert str(info.value) == (
         "EarlyStoppingHook: the runner's train_loop (object) has no 'stop_training' attribute. "
         "Fix: use a training loop that can be stopped, or remove the hook."
     )
+
+
+BEST_SCORE_TYPES = {
+    "float": [0.9, 0.5, 0.45],
+    "numpy": [np.float64(0.9), np.float64(0.5)],
+    "tensor": [torch.tensor(0.9), torch.tensor(0.5)],
+    "int": [9, 5],
+}
+
+
+@pytest.mark.parametrize("name", list(BEST_SCORE_TYPES), ids=list(BEST_SCORE_TYPES))
+def test_best_score_keeps_the_metric_type_like_mmengine(name: str) -> None:
+    mmengine_hooks = pytest.importorskip("mmengine.hooks")
+    ours, theirs = EarlyStoppingHook("loss", patience=9), mmengine_hooks.EarlyStoppingHook("loss", patience=9)
+    assert type(ours.best_score) is type(theirs.best_score)
+    for value in BEST_SCORE_TYPES[name]:
+        _feed(ours, [value])
+        _feed(theirs, [value])
+        assert type(ours.best_score) is type(theirs.best_score)
+        assert ours.best_score == theirs.best_score
+
+
+def test_stopping_threshold_with_tensor_metrics_like_mmengine() -> None:
+    mmengine_hooks = pytest.importorskip("mmengine.hooks")
+    values = list(torch.linspace(98, 99, 8))
+    kwargs = dict(monitor="accuracy/top1", rule="greater", stopping_threshold=98.5, patience=0)
+    ours, theirs = EarlyStoppingHook(**kwargs), mmengine_hooks.EarlyStoppingHook(**kwargs)
+    _same(_feed(ours, values), _feed(theirs, values))
+    assert ours.best_score.item() == pytest.approx(98 + 4 / 7, abs=1e-5)
+
+
+def test_tensor_best_score_survives_a_checkpoint() -> None:
+    hook = EarlyStoppingHook("loss")
+    _feed(hook, [torch.tensor(0.75)])
+    buffer = io.BytesIO()
+    torch.save({"hook": hook.state_dict()}, buffer)
+    buffer.seek(0)
+    fresh = EarlyStoppingHook("loss")
+    fresh.load_state_dict(torch.load(buffer, weights_only=True)["hook"])
+    assert type(fresh.best_score) is torch.Tensor and fresh.best_score.item() == 0.75
+
+
+def test_subclass_key_lists_drive_rule_inference_like_mmengine() -> None:
+    mmengine_hooks = pytest.importorskip("mmengine.hooks")
+
+    class Ours(EarlyStoppingHook):
+        _default_greater_keys = ["psnr"]
+
+    class Theirs(mmengine_hooks.EarlyStoppingHook):
+        _default_greater_keys = ["psnr"]
+
+    assert Ours("val/PSNR").rule == Theirs("val/PSNR").rule == "greater"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import logging
-import types
 
 import pytest
 import torch
@@ -15,6 +14,7 @@ from mmhooks.errors import ConfigError
 from mmhooks.hooks import EMAHook
 from mmhooks.registry import HOOKS
 from mmhooks.runner.checkpoint import weights_to_cpu
+from mmhooks.testing import FakeRunner
 
 ITERS_PER_EPOCH = 3
 
@@ -33,8 +33,8 @@ def step(net: nn.Module, i: int) -> None:
     net(torch.randn(5, 3, generator=generator, dtype=torch.float64))
 
 
-def make_runner(max_iters: int = 12, resume: bool = False) -> types.SimpleNamespace:
-    return types.SimpleNamespace(
+def make_runner(max_iters: int = 12, resume: bool = False) -> FakeRunner:
+    return FakeRunner(
         model=make_net(),
         epoch=0,
         iter=0,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import torch
 
 from mmhooks.hooks import EmptyCacheHook
+from mmhooks.testing import FakeRunner
 
 FLAGS = list(itertools.product([False, True], repeat=3))
 
@@ -19,7 +19,7 @@ def _stages_that_empty(hook: Any, monkeypatch: pytest.MonkeyPatch, cuda: bool) -
     calls: list[int] = []
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: calls.append(1))
-    runner = SimpleNamespace()
+    runner = FakeRunner()
     fired = []
     for mode in ("train", "val", "test"):
         steps = {

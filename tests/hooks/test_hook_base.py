@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from types import SimpleNamespace
 
 import pytest
 
 from mmhooks.hooks import Hook
+from mmhooks.testing import FakeRunner
 
 mmengine = pytest.importorskip("mmengine")
 
@@ -44,7 +44,7 @@ def test_routing_to_shared_helpers(mode):
 def test_predicates_match_mmengine(epoch, iter_, n, start):
     from mmengine.hooks import Hook as MMHook
 
-    runner = SimpleNamespace(epoch=epoch, iter=iter_, max_epochs=epoch + 1, max_iters=iter_ + 2)
+    runner = FakeRunner(epoch=epoch, iter=iter_, max_epochs=epoch + 1, max_iters=iter_ + 2)
     ours, theirs = Hook(), MMHook()
     assert ours.every_n_epochs(runner, n, start) == theirs.every_n_epochs(runner, n, start)
     assert ours.every_n_train_iters(runner, n, start) == theirs.every_n_train_iters(runner, n, start)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ mmengine = pytest.importorskip("mmengine")
 
 from mmhooks.hooks import IterTimerHook  # noqa: E402
 from mmhooks.logging import MessageHub  # noqa: E402
+from mmhooks.testing import FakeRunner
 
 _ids = itertools.count()
 
@@ -27,7 +27,7 @@ class Clock:
 
 def _drive(hook, hub, clock: Clock, start_iter: int) -> list[float]:
     """Two train epochs of 3 iterations (resumed at ``start_iter``), a val round in between; eta after each iter."""
-    runner = SimpleNamespace(
+    runner = FakeRunner(
         message_hub=hub, iter=start_iter, max_iters=start_iter + 6, val_dataloader=[0] * 4, test_dataloader=[0] * 2
     )
     etas = []

@@ -25,6 +25,7 @@ mmengine = pytest.importorskip("mmengine")
 from mmhooks.errors import ConfigError, UnsupportedConfigError  # noqa: E402
 from mmhooks.hooks import IterTimerHook, LoggerHook, RuntimeInfoHook  # noqa: E402
 from mmhooks.logging import LogProcessor, MessageHub  # noqa: E402
+from mmhooks.testing.fake_runner import FakeRunner, FakeTrainLoop  # noqa: E402
 from mmhooks.visualization import Visualizer  # noqa: E402
 
 TIMESTAMP = "20240101_000000"
@@ -94,7 +95,7 @@ def _run(impl_name: str, scenario: Scenario, root: Path, clock: Clock) -> Simple
     log_dir = root / impl_name / TIMESTAMP
     log_dir.mkdir(parents=True)
     train_dl, val_dl, test_dl = (Loader(range(n)) for n in (scenario.n_train, scenario.n_val, scenario.n_test))
-    runner = SimpleNamespace(
+    runner = FakeRunner(
         message_hub=impl.hub(f"hub-{next(_ids)}"),
         epoch=0,
         iter=0,
@@ -103,8 +104,6 @@ def _run(impl_name: str, scenario: Scenario, root: Path, clock: Clock) -> Simple
         train_dataloader=train_dl,
         val_dataloader=val_dl,
         test_dataloader=test_dl,
-        val_loop=SimpleNamespace(dataloader=val_dl),
-        test_loop=SimpleNamespace(dataloader=test_dl),
         logger=Lines(),
         log_processor=impl.proc(**scenario.processor),
         visualizer=impl.vis(
@@ -119,7 +118,7 @@ def _run(impl_name: str, scenario: Scenario, root: Path, clock: Clock) -> Simple
         _log_dir=str(log_dir),
         model=torch.nn.Linear(1, 1),
     )
-    runner._train_loop = SimpleNamespace(dataloader=train_dl) if scenario.train else None
+    runner._train_loop = FakeTrainLoop(runner, train_dl) if scenario.train else None
     runner.train_loop = runner._train_loop
 
     def get_lr() -> dict:
@@ -294,7 +293,7 @@ def test_out_dir_copies_logs_and_keep_local_false_removes_them(tmp_path):
     (log_dir / "vis_data" / "scalars.json").write_text("{}\n")
     (log_dir / "vis_data" / "image.png").write_text("not copied")
     closed = []
-    runner = SimpleNamespace(
+    runner = FakeRunner(
         work_dir=str(tmp_path / "work") + "/", timestamp=TIMESTAMP, _log_dir=str(log_dir), logger=Lines(),
         visualizer=SimpleNamespace(close=lambda: closed.append(True)),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 import torch
 
 from mmhooks.hooks import NaiveVisualizationHook
+from mmhooks.testing import FakeRunner
 
 
 class Sample(dict):
@@ -53,7 +53,7 @@ LEGACY_BATCHES = {
 
 def _draw(hook: Any, batch: Any, batch_idx: int = 0) -> RecordingVisualizer:
     visualizer = RecordingVisualizer()
-    hook.after_test_iter(SimpleNamespace(visualizer=visualizer), batch_idx=batch_idx, data_batch=batch,
+    hook.after_test_iter(FakeRunner(visualizer=visualizer), batch_idx=batch_idx, data_batch=batch,
                          outputs=["pred"] * len(batch))
     return visualizer
 
@@ -75,7 +75,7 @@ def test_current_batch_layout_and_arguments() -> None:
                       img_norm_cfg=dict(mean=(0.5,), std=(2.0,), to_bgr=False)) for i in range(2)]
     visualizer = RecordingVisualizer()
     hook = NaiveVisualizationHook(draw_gt=False)
-    hook.after_test_iter(SimpleNamespace(visualizer=visualizer), batch_idx=0,
+    hook.after_test_iter(FakeRunner(visualizer=visualizer), batch_idx=0,
                          data_batch={"inputs": inputs, "data_samples": samples}, outputs=["p0", "p1"])
     assert [(name, extra) for name, _, extra in visualizer.samples] == [
         ("0.png", ("p0", (), {"draw_gt": False, "draw_pred": True})),
@@ -94,7 +94,7 @@ def test_interval_counts_inner_iterations(interval: int) -> None:
 
 def test_before_train_adds_the_model_graph() -> None:
     visualizer, model = RecordingVisualizer(), torch.nn.Linear(2, 1)
-    NaiveVisualizationHook().before_train(SimpleNamespace(visualizer=visualizer, model=model))
+    NaiveVisualizationHook().before_train(FakeRunner(visualizer=visualizer, model=model))
     assert visualizer.graphs == [(model, None)]
 
 

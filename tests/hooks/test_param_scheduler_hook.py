@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from mmhooks.hooks.param_scheduler_hook import ParamSchedulerHook
 from mmhooks.optim.scheduler import MissingMetricError, ReduceOnPlateauLR, build_param_schedulers
 from mmhooks.registry import HOOKS
 from mmhooks.runner import get_priority
+from mmhooks.testing import FakeRunner
 
 
 class Recorder:
@@ -27,7 +27,7 @@ class Recorder:
 
 def test_steps_iteration_then_epoch_then_validation_schedulers_in_list_order() -> None:
     log: list[Any] = []
-    runner = SimpleNamespace(param_schedulers=[
+    runner = FakeRunner(param_schedulers=[
         Recorder("iter-a", False, log), Recorder("epoch-a", True, log),
         Recorder("plateau", True, log, need_val_args=True), Recorder("iter-b", False, log)])
     hook = ParamSchedulerHook()
@@ -41,7 +41,7 @@ def test_steps_iteration_then_epoch_then_validation_schedulers_in_list_order() -
 
 def test_steps_every_list_of_a_dict_and_ignores_none() -> None:
     log: list[Any] = []
-    runner = SimpleNamespace(param_schedulers={"gen": [Recorder("g", False, log)], "disc": [Recorder("d", False, log)]})
+    runner = FakeRunner(param_schedulers={"gen": [Recorder("g", False, log)], "disc": [Recorder("d", False, log)]})
     hook = ParamSchedulerHook()
     hook.after_train_iter(runner, batch_idx=0)
     hook.after_train_epoch(runner)
@@ -53,7 +53,7 @@ def test_steps_every_list_of_a_dict_and_ignores_none() -> None:
 
 
 def test_rejects_other_scheduler_containers() -> None:
-    runner = SimpleNamespace(param_schedulers=(1, 2))
+    runner = FakeRunner(param_schedulers=(1, 2))
     with pytest.raises(TypeError, match=r"^runner\.param_schedulers: got tuple; expected a list of schedulers"):
         ParamSchedulerHook().after_train_epoch(runner)
 
@@ -91,9 +91,9 @@ def sgd() -> torch.optim.SGD:
     return torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
 
 
-def stub_runner(param_schedulers: Any = None) -> SimpleNamespace:
-    return SimpleNamespace(optim_wrapper=sgd(), param_schedulers=param_schedulers, train_dataloader=range(EPOCH_LENGTH),
-                           max_epochs=MAX_EPOCHS, max_iters=MAX_EPOCHS * EPOCH_LENGTH)
+def stub_runner(param_schedulers: Any = None) -> FakeRunner:
+    return FakeRunner(optim_wrapper=sgd(), param_schedulers=param_schedulers, train_dataloader=range(EPOCH_LENGTH),
+                      max_epochs=MAX_EPOCHS, max_iters=MAX_EPOCHS * EPOCH_LENGTH)
 
 
 def mmengine_lrs() -> list[float]:
@@ -156,7 +156,7 @@ def test_self_built_schedulers_resume_from_a_checkpoint() -> None:
     torch.testing.assert_close(head + tail, straight, rtol=0, atol=1e-12)
 
 
-def _started() -> tuple[ParamSchedulerHook, SimpleNamespace]:
+def _started() -> tuple[ParamSchedulerHook, FakeRunner]:
     runner = stub_runner()
     hook = ParamSchedulerHook(param_scheduler=CONFIG)
     hook.before_train(runner)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ import torch
 
 from mmhooks.errors import ConfigError
 from mmhooks.hooks import PrepareTTAHook
+from mmhooks.testing import FakeRunner
 
 
 class AveragingTTA(torch.nn.Module):
@@ -21,7 +21,7 @@ class AveragingTTA(torch.nn.Module):
 
 
 def _wrap(hook: Any, model: torch.nn.Module) -> Any:
-    runner = SimpleNamespace(model=model)
+    runner = FakeRunner(model=model)
     hook.before_test(runner)
     return runner.model
 

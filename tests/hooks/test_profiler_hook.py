@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,10 +12,11 @@ import torch
 
 from mmhooks.errors import ConfigError
 from mmhooks.hooks import ProfilerHook
+from mmhooks.testing import FakeRunner
 
 
-def _runner(log_dir: Path, max_epochs: int = 2, iters_per_epoch: int = 3) -> SimpleNamespace:
-    return SimpleNamespace(
+def _runner(log_dir: Path, max_epochs: int = 2, iters_per_epoch: int = 3) -> FakeRunner:
+    return FakeRunner(
         log_dir=str(log_dir),
         logger=logging.getLogger("test_profiler"),
         max_epochs=max_epochs,
@@ -26,7 +26,7 @@ def _runner(log_dir: Path, max_epochs: int = 2, iters_per_epoch: int = 3) -> Sim
     )
 
 
-def _train(hook: Any, runner: SimpleNamespace, iters_per_epoch: int = 3) -> None:
+def _train(hook: Any, runner: FakeRunner, iters_per_epoch: int = 3) -> None:
     """The mount-point order of MMEngine's epoch loop, with a tiny matmul as the training step."""
     hook.before_run(runner)
     weight = torch.ones(4, 4)

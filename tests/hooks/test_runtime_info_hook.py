@@ -15,13 +15,14 @@ from mmhooks.hooks import RuntimeInfoHook  # noqa: E402
 from mmhooks.logging import MessageHub  # noqa: E402
 from mmhooks.registry import HOOKS  # noqa: E402
 from mmhooks.runner import get_priority  # noqa: E402
+from mmhooks.testing import FakeRunner  # noqa: E402
 
 _ids = itertools.count()
 
 
 def _runner(hub, lrs: dict):
     loader = SimpleNamespace(dataset=SimpleNamespace(metainfo={"classes": ("a", "b")}))
-    return SimpleNamespace(
+    return FakeRunner(
         message_hub=hub, cfg=SimpleNamespace(pretty_text="a = 1\n"), seed=7, experiment_name="exp",
         epoch=1, iter=5, max_epochs=3, max_iters=30, train_dataloader=loader,
         optim_wrapper=SimpleNamespace(get_lr=lambda: lrs),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ except ImportError:
     mmengine_hooks = None
 
 from mmhooks.hooks import SyncBuffersHook
+from mmhooks.testing import FakeRunner
 
 WORLD_SIZE = 2
 
@@ -39,7 +39,7 @@ def _trace(hook: Any, rank: int) -> list[dict[str, torch.Tensor]]:
     snapshots = []
     for stage in ("after_train_epoch", "before_val_epoch", "before_val_epoch"):
         model = _rank_model(rank)
-        getattr(hook, stage)(SimpleNamespace(model=model))
+        getattr(hook, stage)(FakeRunner(model=model))
         snapshots.append(_snapshot(model))
     return snapshots
 
@@ -85,6 +85,6 @@ def test_averages_after_epoch_then_skips_the_next_val_only(two_rank_traces: list
 def test_single_process_is_a_no_op() -> None:
     hook = SyncBuffersHook()
     model = _rank_model(1)
-    hook.after_train_epoch(SimpleNamespace(model=model))
-    hook.before_val_epoch(SimpleNamespace(model=model))
+    hook.after_train_epoch(FakeRunner(model=model))
+    hook.before_val_epoch(FakeRunner(model=model))
     assert (hook.distributed, hook.called_in_train, model.running_mean.tolist()) == (False, False, [2.0, 2.0])

@@ -108,3 +108,46 @@ def test_pickle_in_mmengine_process_builds_mmengine_buffer():
     np.testing.assert_array_equal(loaded.data[0], [1.0, 2.0, 3.5])
     assert loaded.max_length == 10
     assert HistoryBuffer.from_buffer(pickle.loads(pickle.dumps(buffer))).mean() == buffer.mean()
+
+
+# ----------------------------------------------------------------------------- array-like (2-D) histories
+ARRAY_LIKE = {
+    "rows": ([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]], [1, 1, 2]),
+    "int-rows": ([[1, 2], [3, 4]], [[1, 1], [1, 1]]),
+    "one-long-row": ([[-1.0] + [1.0] * 7], [[-1] + [1] * 7]),  # MMEngine's own max_length test, scaled down
+    "tensor-rows": (torch.tensor([[0.5, 1.5], [2.5, 3.5]]), torch.tensor([1, 3])),
+}
+
+
+def _same(ours, theirs):
+    assert type(ours) is type(theirs), (ours, theirs)
+    np.testing.assert_array_equal(ours, theirs)
+    assert np.asarray(ours).dtype == np.asarray(theirs).dtype
+
+
+@pytest.mark.parametrize("name", list(ARRAY_LIKE), ids=list(ARRAY_LIKE))
+def test_array_like_history_matches_mmengine(name):
+    logs, counts = ARRAY_LIKE[name]
+    ours, theirs = HistoryBuffer(logs, counts, max_length=8), MMHistoryBuffer(logs, counts, max_length=8)
+    for step in range(3):  # as built, then after updates (np.append flattens the history, as in MMEngine)
+        for mine, reference in zip(ours.data, theirs.data):
+            _same(mine, reference)
+        assert len(ours) == len(theirs.data[0])
+        for window in (None, 1, 2, 100):
+            for method in ("mean", "max", "min"):
+                _same(getattr(ours, method)(window), getattr(theirs, method)(window))
+        _same(ours.current(), theirs.current())
+        _same(ours.statistics("current"), theirs.statistics("current"))
+        ours.update(9.0 + step, 2)
+        theirs.update(9.0 + step, 2)
+
+
+def test_array_like_history_copies_and_pickles():
+    buffer = HistoryBuffer([[1.0, 2.0], [3.0, 4.0]], [1, 1])
+    copied = copy.deepcopy(buffer)
+    restored = pickle.loads(pickle.dumps(buffer))
+    buffer.update(5.0)
+    for other in (copied, HistoryBuffer.from_buffer(restored)):
+        np.testing.assert_array_equal(other.data[0], [[1.0, 2.0], [3.0, 4.0]])
+        np.testing.assert_array_equal(other.current(), [3.0, 4.0])
+        assert other.mean() == 5.0

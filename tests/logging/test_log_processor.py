@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ mmengine = pytest.importorskip("mmengine")
 from mmhooks.errors import ConfigError  # noqa: E402
 from mmhooks.logging import LogProcessor, MessageHub  # noqa: E402
 from mmhooks.registry import LOG_PROCESSORS  # noqa: E402
+from mmhooks.testing import FakeRunner  # noqa: E402
 
 _ids = itertools.count()
 
@@ -38,12 +38,14 @@ def _runner(hub_cls, *, train_loop: bool = True, max_epochs: int = 3, epoch: int
     hub = hub_cls(f"lp-{next(_ids)}")
     _fill(hub)
     loaders = {mode: list(range(n)) for mode, n in (("train", 12), ("val", 4), ("test", 4))}
-    loop = SimpleNamespace(dataloader=loaders["train"]) if train_loop else None
-    return SimpleNamespace(
+    runner = FakeRunner(
         message_hub=hub, epoch=epoch, iter=iteration, max_epochs=max_epochs, max_iters=max_epochs * 12,
-        _train_loop=loop, train_loop=loop, val_loop=SimpleNamespace(dataloader=loaders["val"]),
-        test_loop=SimpleNamespace(dataloader=loaders["test"]), model=torch.nn.Linear(1, 1),
+        train_dataloader=loaders["train"], val_dataloader=loaders["val"], test_dataloader=loaders["test"],
+        model=torch.nn.Linear(1, 1),
     )
+    if not train_loop:
+        runner.train_loop = runner._train_loop = None
+    return runner
 
 
 def _both(kwargs: dict, **runner_kw):
