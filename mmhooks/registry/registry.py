@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -247,6 +248,18 @@ def _check_arguments(cls: Any, kwargs: Mapping[str, Any], path: str) -> None:
             raise ConfigError(key, value, f"an argument of {name} ({', '.join(accepted)})", fix, path)
 
 
+def _is_manager_class(cls: Any) -> bool:
+    """A ``ManagerMixin`` class, mmhooks' or (when it is loaded) MMEngine's."""
+    if not inspect.isclass(cls):
+        return False
+    from mmhooks.logging.manager import ManagerMixin
+
+    if issubclass(cls, ManagerMixin):
+        return True
+    mm_manager = sys.modules.get("mmengine.utils.manager")
+    return mm_manager is not None and issubclass(cls, mm_manager.ManagerMixin)
+
+
 def build_from_cfg(
     cfg: Any,
     registry: Registry,
@@ -273,6 +286,8 @@ def build_from_cfg(
     kwargs.update(extra)
     _check_arguments(cls, kwargs, path)
     try:
+        if not args and "name" in kwargs and _is_manager_class(cls):  # MMEngine: named instances are global
+            return cls.get_instance(**kwargs)
         return cls(*args, **kwargs)
     except ConfigError as err:
         raise err.under(path) from None
