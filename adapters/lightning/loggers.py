@@ -23,10 +23,12 @@ LightningModule logs with ``self.log`` lands in the same run.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
-from collections.abc import Callable
-from typing import Any
+import os
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 
@@ -39,6 +41,7 @@ from mmhooks.visualization.tracker_backends import (
     DVCLiveVisBackend,
     MLflowVisBackend,
     NeptuneVisBackend,
+    Tracker,
     TrackerVisBackend,
     WandbVisBackend,
 )
@@ -87,7 +90,7 @@ def bind_logger(backend: Any, where: str = "vis_backend") -> Logger | None:
         return tracker if isinstance(tracker, Logger) else None
     factory = LOGGER_FACTORIES.get(type(backend)) or _factory_of_base(type(backend))
     logger = factory(backend, where)
-    backend.bind(logger)
+    backend.bind(cast(Tracker, logger))  # every concrete Lightning logger has ``experiment``
     return logger
 
 
@@ -127,14 +130,36 @@ def _mlflow(backend: MLflowVisBackend, where: str) -> Logger:
     _require("mlflow", "mlflow", backend, where)
     from lightning.pytorch.loggers import MLFlowLogger
 
-    return MLFlowLogger(
-        experiment_name=backend.exp_name,
-        run_name=backend.run_name,
-        tracking_uri=backend.tracking_uri,
-        tags=backend.tags,
-        save_dir=backend._save_dir,
-        artifact_location=backend.artifact_location,
-    )
+    with _file_store_allowed(backend.tracking_uri):
+        return MLFlowLogger(
+            experiment_name=backend.exp_name,
+            run_name=backend.run_name,
+            tracking_uri=backend.tracking_uri,
+            tags=backend.tags,
+            save_dir=backend._save_dir,
+            artifact_location=backend.artifact_location,
+        )
+
+
+@contextlib.contextmanager
+def _file_store_allowed(tracking_uri: str) -> Iterator[None]:
+    """Let MLflow >= 3 open MMEngine's default ``file://`` store (it refuses unless opted in).
+
+    MLflow builds and caches the store for a URI once (in the logger's
+    client), so the opt-in is set for that moment only and then restored.
+    """
+    if not tracking_uri.startswith("file:"):
+        yield
+        return
+    previous = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["MLFLOW_ALLOW_FILE_STORE"]
+        else:
+            os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous
 
 
 def _comet(backend: CometVisBackend, where: str) -> Logger:

@@ -14,6 +14,7 @@ Lightning or the tracker ships for each backend and binds it
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -50,7 +51,7 @@ class Tracker(Protocol):
     @property
     def experiment(self) -> Any: ...
 
-    def log_metrics(self, metrics: Mapping[str, Any], step: Optional[int] = None) -> None: ...
+    def log_metrics(self, metrics: Any, step: Optional[int] = None) -> None: ...
 
     def log_hyperparams(self, params: Any) -> None: ...
 
@@ -326,9 +327,10 @@ class MLflowVisBackend(TrackerVisBackend):
         self.tracker.experiment.log_text(self.tracker.run_id, config_text(config), "config.py")  # type: ignore[attr-defined]
 
     def add_image(self, name: str, image: np.ndarray, step: int = 0, **kwargs: Any) -> None:
-        """An image artifact called ``name``."""
+        """An image artifact called ``name`` (``.png`` added when it has no extension: MLflow needs one)."""
         self._ensure_env()
-        self.tracker.experiment.log_image(self.tracker.run_id, image, name)  # type: ignore[attr-defined]
+        artifact_file = name if os.path.splitext(name)[1] else f"{name}.png"
+        self.tracker.experiment.log_image(self.tracker.run_id, image, artifact_file)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         """Log the work_dir files with ``artifact_suffix`` as artifacts, then end the run."""
@@ -373,14 +375,16 @@ class DVCLiveVisBackend(TrackerVisBackend):
         save_dir: The DVCLive directory (``init_kwargs['dir']`` wins).
         artifact_suffix: Files of ``save_dir`` logged as artifacts by :meth:`close`.
         init_kwargs: ``dvclive.Live`` arguments (``save_dvc_exp`` and ``cache_images``
-            default to True as in MMEngine).
+            default to True, as in MMEngine, inside a DVC repository).
 
     Scalars set ``Live.step`` to MMEngine's step and are written under MMEngine's
     names (the logger's own ``log_metrics`` would renumber step 0 and rename).
 
     MMEngine parity:
-        mmhooks does not run ``dvc init`` in the working directory when it is not a
-        Git repository (MMEngine does, through ``os.system``).
+        MMEngine runs ``dvc init`` in the working directory when it is not a Git
+        repository; mmhooks writes nothing outside ``save_dir``: outside a DVC
+        repository ``save_dvc_exp`` and ``cache_images`` default to False and no
+        artifacts are logged (DVCLive can only cache them in a repository).
     """
 
     logger_name = "DVCLive's DVCLiveLogger"
@@ -395,8 +399,9 @@ class DVCLiveVisBackend(TrackerVisBackend):
         self._artifact_suffix = artifact_suffix
         self.init_kwargs = dict(init_kwargs or {})
         self.init_kwargs.setdefault("dir", save_dir)
-        self.init_kwargs.setdefault("save_dvc_exp", True)
-        self.init_kwargs.setdefault("cache_images", True)
+        self._in_dvc_repo = find_dvc_repo(os.getcwd()) is not None
+        self.init_kwargs.setdefault("save_dvc_exp", self._in_dvc_repo)
+        self.init_kwargs.setdefault("cache_images", self._in_dvc_repo)
 
     def _log_scalars(self, scalars: dict[str, Any], step: int) -> None:
         live = self.tracker.experiment
@@ -424,9 +429,22 @@ class DVCLiveVisBackend(TrackerVisBackend):
         if not (self._env_initialized and self._tracker is not None):
             return
         live, root = self.tracker.experiment, str(self._save_dir)
-        for relative in scan_files(root, self._artifact_suffix, recursive=True):
-            live.log_artifact(os.path.join(root, relative))
+        if self._in_dvc_repo:
+            for relative in scan_files(root, self._artifact_suffix, recursive=True):
+                live.log_artifact(os.path.join(root, relative))
         super().close()
+
+
+def find_dvc_repo(start: str) -> Optional[str]:
+    """The nearest folder at or above ``start`` that holds a ``.dvc`` directory, or ``None``."""
+    folder = os.path.abspath(start)
+    while True:
+        if os.path.isdir(os.path.join(folder, ".dvc")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def _param_like(value: Any) -> Any:
@@ -473,9 +491,9 @@ class AimVisBackend(TrackerVisBackend):
 
     def add_image(self, name: str, image: np.ndarray, step: int = 0, **kwargs: Any) -> None:
         self._ensure_env()
-        from aim import Image  # the tracker's image type; aim is installed when an AimLogger is bound
+        aim = importlib.import_module("aim")  # the tracker's image type; aim is installed when AimLogger is bound
 
-        self.tracker.experiment.track(Image(image), name=name, step=step)
+        self.tracker.experiment.track(aim.Image(image), name=name, step=step)
 
 
 @VISBACKENDS.register_module()
@@ -483,12 +501,13 @@ class CometVisBackend(TrackerVisBackend):
     """Comet, through Lightning's ``CometLogger`` (mmhooks only: MMEngine has no Comet backend).
 
     Args:
-        save_dir: Directory of offline experiments.
+        save_dir: Default ``offline_directory``.
         init_kwargs: ``CometLogger`` arguments (``api_key``, ``workspace``, ``project``,
-            ``online``, ``offline_directory``, ...). Without an API key (argument or
-            ``COMET_API_KEY``) the experiment is kept offline under ``save_dir``.
+            ``online``, ``name``, ...); the API key may also come from ``COMET_API_KEY``.
 
     Comet stores an ``epoch`` key as the experiment's epoch, not as a metric.
+    Lightning's ``CometLogger(online=False)`` disables the experiment (nothing is
+    kept), so Comet needs an API key to record anything.
     """
 
     logger_name = "Lightning's CometLogger"
@@ -496,8 +515,6 @@ class CometVisBackend(TrackerVisBackend):
     def __init__(self, save_dir: str, init_kwargs: Optional[dict[str, Any]] = None) -> None:
         super().__init__(save_dir)
         self.init_kwargs = dict(init_kwargs or {})
-        if "api_key" not in self.init_kwargs and not os.environ.get("COMET_API_KEY"):
-            self.init_kwargs.setdefault("online", False)
         self.init_kwargs.setdefault("offline_directory", save_dir)
 
     def add_image(self, name: str, image: np.ndarray, step: int = 0, **kwargs: Any) -> None:

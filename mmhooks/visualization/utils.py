@@ -141,7 +141,7 @@ def _normalize_to_uint8(feat_map: np.ndarray) -> np.ndarray:
     if feat_map.dtype == np.float32:  # OpenCV keeps float32 and fuses the multiply-add
         scale32 = np.float32(scale)
         shift = float(np.float32(-low * float(scale32)))
-        scaled = (feat_map.astype(np.float64) * float(scale32) + shift).astype(np.float32)
+        scaled: np.ndarray = (feat_map.astype(np.float64) * float(scale32) + shift).astype(np.float32)
     else:
         scaled = feat_map.astype(np.float64) * scale - low * scale
     return np.asarray(scaled, dtype=np.uint8)
@@ -150,7 +150,8 @@ def _normalize_to_uint8(feat_map: np.ndarray) -> np.ndarray:
 def _bgr_to_gray(image: np.ndarray) -> np.ndarray:
     """OpenCV's fixed-point BGR -> gray for uint8 (weights 0.114, 0.587, 0.299 in 14 bits)."""
     weights = np.array([1868, 9617, 4899], dtype=np.int64)
-    return ((image.astype(np.int64) * weights).sum(axis=-1) + (1 << 13) >> 14).astype(np.uint8)
+    gray: np.ndarray = ((image.astype(np.int64) * weights).sum(axis=-1) + (1 << 13) >> 14).astype(np.uint8)
+    return gray
 
 
 def _jet(gray: np.ndarray) -> np.ndarray:
@@ -159,8 +160,8 @@ def _jet(gray: np.ndarray) -> np.ndarray:
     if cv2 is not None:
         return np.ascontiguousarray(cv2.applyColorMap(gray, cv2.COLORMAP_JET)[..., ::-1])
     colormaps = require_matplotlib("matplotlib").colormaps
-    table = (colormaps["jet"](np.arange(256))[:, :3] * 255).round().astype(np.uint8)
-    return table[gray]
+    table: np.ndarray = (colormaps["jet"](np.arange(256))[:, :3] * 255).round().astype(np.uint8)
+    return table[gray]  # type: ignore[no-any-return]
 
 
 def convert_overlay_heatmap(
@@ -195,7 +196,7 @@ def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def img_from_canvas(canvas: FigureCanvasAgg) -> np.ndarray:
     """The RGB pixels of an Agg canvas as ``(H, W, 3)`` uint8."""
-    buffer, (width, height) = canvas.print_to_buffer()
+    buffer, (width, height) = canvas.print_to_buffer()  # type: ignore[no-untyped-call]
     rgba = np.frombuffer(buffer, dtype=np.uint8).reshape(height, width, 4)
     return rgba[..., :3].astype(np.uint8)
 
