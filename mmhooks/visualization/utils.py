@@ -1,11 +1,11 @@
 """Helpers of the drawing API: argument checks, colours, heatmaps, canvas pixels.
 
-Same names and behaviour as ``mmengine.visualization.utils``. The arithmetic
-that MMEngine delegates to OpenCV (min-max normalisation, weighted blending)
-is done with numpy here and rounds as OpenCV does on x86 (a fused
-multiply-add, then round-half-to-even), so images equal MMEngine's pixel for
-pixel. OpenCV is used only where it is installed and no exact numpy
-equivalent is kept: the JET colour table and bilinear image resizing.
+Same names and behaviour as ``mmengine.visualization.utils``. Mask blending
+(MMEngine: ``cv2.addWeighted``) is done with numpy and rounds as OpenCV does
+on x86 (a fused multiply-add, then round-half-to-even), so masks equal
+MMEngine's pixel for pixel without OpenCV. Feature-map heatmaps and image
+resizing use OpenCV when it is installed (then they equal MMEngine's) and
+numpy, torch and matplotlib's ``jet`` otherwise (same shape, close colours).
 Matplotlib is imported on first use; without it, :func:`require_matplotlib`
 names the ``plot`` extra.
 """
@@ -148,17 +148,14 @@ def _normalize_to_uint8(feat_map: np.ndarray) -> np.ndarray:
 
 
 def _bgr_to_gray(image: np.ndarray) -> np.ndarray:
-    """OpenCV's fixed-point BGR -> gray for uint8 (weights 0.114, 0.587, 0.299 in 14 bits)."""
-    weights = np.array([1868, 9617, 4899], dtype=np.int64)
-    gray: np.ndarray = ((image.astype(np.int64) * weights).sum(axis=-1) + (1 << 13) >> 14).astype(np.uint8)
+    """OpenCV's fixed-point BGR -> gray for uint8 (weights 0.114, 0.587, 0.299 in 15 bits)."""
+    weights = np.array([3735, 19235, 9798], dtype=np.int64)
+    gray: np.ndarray = ((image.astype(np.int64) * weights).sum(axis=-1) + (1 << 14) >> 15).astype(np.uint8)
     return gray
 
 
 def _jet(gray: np.ndarray) -> np.ndarray:
-    """RGB JET heatmap of a uint8 map: OpenCV's table when installed, else matplotlib's ``jet``."""
-    cv2 = _cv2()
-    if cv2 is not None:
-        return np.ascontiguousarray(cv2.applyColorMap(gray, cv2.COLORMAP_JET)[..., ::-1])
+    """RGB colours of a uint8 map with matplotlib's ``jet`` (close to OpenCV's JET, not equal)."""
     colormaps = require_matplotlib("matplotlib").colormaps
     table: np.ndarray = (colormaps["jet"](np.arange(256))[:, :3] * 255).round().astype(np.uint8)
     return table[gray]  # type: ignore[no-any-return]
@@ -167,12 +164,24 @@ def _jet(gray: np.ndarray) -> np.ndarray:
 def convert_overlay_heatmap(
     feat_map: Union[np.ndarray, torch.Tensor], img: Optional[np.ndarray] = None, alpha: float = 0.5
 ) -> np.ndarray:
-    """A JET heatmap of ``feat_map`` (``(H, W)``, or ``(1|3, H, W)``), blended over ``img`` when given."""
+    """A JET heatmap of ``feat_map`` (``(H, W)``, or ``(1|3, H, W)``), blended over ``img`` when given.
+
+    With OpenCV installed this is MMEngine's computation exactly; without it,
+    numpy and matplotlib's ``jet`` give an image of the same shape whose
+    colours differ slightly.
+    """
     if not (feat_map.ndim == 2 or (feat_map.ndim == 3 and feat_map.shape[0] in (1, 3))):
         raise DrawArgumentError(f"feat_map must be (H, W), (1, H, W) or (3, H, W), but got {tuple(feat_map.shape)}")
     array = tensor2ndarray(feat_map)
     if array.ndim == 3:
         array = array.transpose(1, 2, 0)
+    cv2 = _cv2()
+    if cv2 is not None:
+        scaled = np.asarray(cv2.normalize(array, np.zeros(array.shape), 0, 255, cv2.NORM_MINMAX), dtype=np.uint8)
+        heat = np.asarray(cv2.cvtColor(cv2.applyColorMap(scaled, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB))
+        if img is not None:
+            heat = np.asarray(cv2.addWeighted(img, 1 - alpha, heat, alpha, 0))
+        return heat
     gray = _normalize_to_uint8(array)
     if gray.ndim == 3:
         gray = gray[..., 0] if gray.shape[-1] == 1 else _bgr_to_gray(gray)
