@@ -17,6 +17,7 @@ _MODULES = {
     "TensorboardVisBackend": "mmhooks.visualization.vis_backend",
     "TrackerVisBackend": "mmhooks.visualization.tracker_backends",
     "Visualizer": "mmhooks.visualization.visualizer",
+    "WandbVisBackend": "mmhooks.visualization.tracker_backends",
 }
 
 __all__ = sorted(["import_all", *_MODULES])
