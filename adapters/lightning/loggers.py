@@ -66,6 +66,9 @@ def lightning_loggers(visualizer: Any) -> list[Logger]:
     """
     loggers: list[Logger] = []
     backends = getattr(visualizer, "_vis_backends", None) or {}
+    for index, backend in enumerate(backends.values()):  # every check first: a refusal leaves no files behind
+        if isinstance(backend, TrackerVisBackend) and not backend.is_bound:
+            _check(backend, f"visualizer.vis_backends[{index}]")
     for index, backend in enumerate(backends.values()):
         logger = bind_logger(backend, f"visualizer.vis_backends[{index}]")
         if logger is not None and all(logger is not known for known in loggers):
@@ -104,6 +107,19 @@ def _factory_of_base(cls: type) -> Callable[[Any, str], Logger]:
     )
 
 
+def _check(backend: TrackerVisBackend, where: str) -> None:
+    """Refuse a backend without a logger, or whose tracker package is missing, before any logger is built."""
+    for base in type(backend).__mro__:
+        if base in _REFUSED:
+            reason, fix = _REFUSED[base]
+            raise ConfigError("type", type(backend).__name__, f"a vis backend with a Lightning logger ({reason})", fix,
+                              where)
+        if base in _PACKAGES:
+            package, module = _PACKAGES[base]
+            _require(package, module, backend, where)
+            return
+
+
 def _names() -> list[str]:
     return sorted(cls.__name__ for cls in LOGGER_FACTORIES if cls not in (ClearMLVisBackend, NeptuneVisBackend))
 
@@ -118,7 +134,6 @@ def _require(package: str, module: str, backend: Any, where: str) -> None:
 
 
 def _wandb(backend: WandbVisBackend, where: str) -> Logger:
-    _require("wandb", "wandb", backend, where)
     from lightning.pytorch.loggers import WandbLogger
 
     init = dict(backend.init_kwargs)
@@ -127,7 +142,6 @@ def _wandb(backend: WandbVisBackend, where: str) -> Logger:
 
 
 def _mlflow(backend: MLflowVisBackend, where: str) -> Logger:
-    _require("mlflow", "mlflow", backend, where)
     from lightning.pytorch.loggers import MLFlowLogger
 
     with _file_store_allowed(backend.tracking_uri):
@@ -163,7 +177,6 @@ def _file_store_allowed(tracking_uri: str) -> Iterator[None]:
 
 
 def _comet(backend: CometVisBackend, where: str) -> Logger:
-    _require("comet_ml", "comet_ml", backend, where)
     from lightning.pytorch.loggers import CometLogger
 
     return CometLogger(**backend.init_kwargs)
@@ -178,7 +191,6 @@ def _csv(backend: CSVVisBackend, where: str) -> Logger:
 
 
 def _dvclive(backend: DVCLiveVisBackend, where: str) -> Logger:
-    _require("dvclive", "dvclive", backend, where)
     dvclive_lightning = importlib.import_module("dvclive.lightning")
     logger: Logger = dvclive_lightning.DVCLiveLogger(run_name=None, **backend.init_kwargs)
     return logger
@@ -190,7 +202,6 @@ _AIM_RUN_KEYS = (
 
 
 def _aim(backend: AimVisBackend, where: str) -> Logger:
-    _require("aim", "aim", backend, where)
     check_keys(f"{where}.init_kwargs", backend.init_kwargs, _AIM_RUN_KEYS, "an aim.Run argument AimLogger accepts")
     init = dict(backend.init_kwargs)
     init.setdefault("log_system_params", False)  # aim.Run's default (MMEngine opens a plain Run)
@@ -199,13 +210,30 @@ def _aim(backend: AimVisBackend, where: str) -> Logger:
     return logger
 
 
-def _none(reason: str, fix: str) -> Callable[[Any, str], Logger]:
-    def refuse(backend: Any, where: str) -> Logger:
-        raise ConfigError("type", type(backend).__name__, f"a vis backend with a Lightning logger ({reason})", fix, where)
-
-    return refuse
+def _refuse(backend: Any, where: str) -> Logger:
+    _check(backend, where)
+    raise AssertionError("unreachable: _check refuses every backend in _REFUSED")  # pragma: no cover
 
 
+_REFUSED: dict[type, tuple[str, str]] = {
+    ClearMLVisBackend: (
+        "ClearML ships none",
+        "use dict(type='TensorboardVisBackend') and call clearml.Task.init() in your script: ClearML records "
+        "TensorBoard scalars by itself.",
+    ),
+    NeptuneVisBackend: (
+        "Lightning retired NeptuneLogger when Neptune was sunset",
+        "use WandbVisBackend, MLflowVisBackend or TensorboardVisBackend.",
+    ),
+}
+# pip package and import name of each tracker, checked before any logger is built
+_PACKAGES: dict[type, tuple[str, str]] = {
+    WandbVisBackend: ("wandb", "wandb"),
+    MLflowVisBackend: ("mlflow", "mlflow"),
+    CometVisBackend: ("comet_ml", "comet_ml"),
+    DVCLiveVisBackend: ("dvclive", "dvclive"),
+    AimVisBackend: ("aim", "aim"),
+}
 LOGGER_FACTORIES: dict[type, Callable[[Any, str], Logger]] = {
     WandbVisBackend: _wandb,
     MLflowVisBackend: _mlflow,
@@ -213,14 +241,6 @@ LOGGER_FACTORIES: dict[type, Callable[[Any, str], Logger]] = {
     CSVVisBackend: _csv,
     DVCLiveVisBackend: _dvclive,
     AimVisBackend: _aim,
-    ClearMLVisBackend: _none(
-        "ClearML ships none",
-        "use dict(type='TensorboardVisBackend') and call clearml.Task.init() in your script: ClearML records "
-        "TensorBoard scalars by itself.",
-    ),
-    NeptuneVisBackend: _none(
-        "Lightning retired NeptuneLogger when Neptune was sunset",
-        "use WandbVisBackend, MLflowVisBackend or TensorboardVisBackend.",
-    ),
+    ClearMLVisBackend: _refuse,
+    NeptuneVisBackend: _refuse,
 }
-
