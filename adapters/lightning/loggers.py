@@ -50,13 +50,17 @@ from mmhooks.visualization.vis_backend import TensorboardVisBackend
 __all__ = ["LOGGER_FACTORIES", "bind_logger", "lightning_loggers"]
 
 
-def lightning_loggers(visualizer: Any) -> list[Logger]:
+def lightning_loggers(visualizer: Any, tensorboard: bool = True) -> list[Logger]:
     """The Lightning loggers the visualizer's backends write through, built and bound on the first call.
 
-    Pass the list to ``lightning.Trainer(logger=...)``. Backends without a
-    logger (``LocalVisBackend``, MMEngine's own backend classes) are not in
-    it; a backend whose tracker has no Lightning logger raises ConfigError
+    Pass the list to ``lightning.Trainer(logger=...)``; call it before the
+    first write (a ``TensorboardVisBackend`` that has opened its own event
+    file stays on it and is left out). Backends without a logger
+    (``LocalVisBackend``, MMEngine's own backend classes) are not in it; a
+    backend whose tracker has no Lightning logger raises ConfigError
     (``visualizer.vis_backends[i].type``) before anything is written.
+    ``tensorboard=False`` leaves TensorBoard backends unbound (they then write
+    with their own ``SummaryWriter``).
 
     Example:
         >>> from mmhooks.visualization import Visualizer
@@ -70,6 +74,8 @@ def lightning_loggers(visualizer: Any) -> list[Logger]:
         if isinstance(backend, TrackerVisBackend) and not backend.is_bound:
             _check(backend, f"visualizer.vis_backends[{index}]")
     for index, backend in enumerate(backends.values()):
+        if not tensorboard and isinstance(backend, TensorboardVisBackend) and not backend.is_bound:
+            continue
         logger = bind_logger(backend, f"visualizer.vis_backends[{index}]")
         if logger is not None and all(logger is not known for known in loggers):
             loggers.append(logger)

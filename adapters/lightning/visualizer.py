@@ -65,7 +65,9 @@ def build_visualizer(runner: Any, cfg: Any) -> Any:
         cfg["vis_backends"] = []
     visualizer = VISUALIZERS.build(cfg, path="visualizer")
     share_current_visualizer(visualizer)
-    lightning_loggers(visualizer)  # binds every tracker backend; errors name visualizer.vis_backends[i]
+    # Binds every tracker backend (errors name visualizer.vis_backends[i]); TensorBoard keeps its own writer
+    # unless the Trainer is given the loggers (lightning_loggers binds it then).
+    lightning_loggers(visualizer, tensorboard=False)
     visualizer.mmhooks_tensorboard_shared = tb_logger is not None and wants_tensorboard
     return visualizer
 

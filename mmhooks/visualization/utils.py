@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -225,7 +224,3 @@ def warn_cannot_show(reason: str) -> None:
         stacklevel=3,
     )
 
-
-def as_sequence(value: Any) -> Sequence[Any]:
-    """A list for per-element arguments that may be given once for all elements."""
-    return value if isinstance(value, (list, tuple)) else [value]

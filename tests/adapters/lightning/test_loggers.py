@@ -411,3 +411,33 @@ def test_bind_logger_leaves_local_and_mmengine_backends_alone(tmp_path):
     assert bind_logger(LocalVisBackend(str(tmp_path))) is None
     assert bind_logger(MMLocal(str(tmp_path))) is None
     assert not np.any([os.listdir(tmp_path)])
+
+
+def test_build_visualizer_binds_trackers_and_leaves_tensorboard_for_the_trainer(tmp_path):
+    from types import SimpleNamespace
+
+    from mmhooks.adapters.lightning.visualizer import build_visualizer
+
+    runner = SimpleNamespace(experiment_name=f"exp-{next(_ids)}", log_dir=str(tmp_path), trainer=None, rank=0)
+    vis = build_visualizer(runner, dict(vis_backends=[dict(type="TensorboardVisBackend"), dict(type="CSVVisBackend")]))
+    assert vis.get_backend("CSVVisBackend").is_bound and not vis.get_backend("TensorboardVisBackend").is_bound
+    assert Visualizer.get_current_instance() is vis
+    loggers = lightning_loggers(vis)  # what the Runner passes to lightning.Trainer(logger=...)
+    assert [type(logger).__name__ for logger in loggers] == ["TensorBoardLogger", "CSVLogger"]
+    assert loggers[1] is vis.get_backend("CSVVisBackend").tracker
+
+
+def test_tracker_config_in_a_users_trainer_writes_without_the_trainer_knowing(tmp_path):
+    """HookCallback in a user's Trainer: a CSVVisBackend in the visualizer config still gets MMEngine's scalars."""
+    callback = HookCallback(
+        [dict(type="RuntimeInfoHook"), dict(type="IterTimerHook"), dict(type="LoggerHook", interval=1)],
+        work_dir=str(tmp_path), visualizer=dict(vis_backends=[dict(type="LocalVisBackend"), dict(type="CSVVisBackend")]),
+    )
+    trainer = pl.Trainer(max_epochs=1, callbacks=[callback], logger=False, accelerator="cpu",
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(Regressor(), _data())
+    vis_data = tmp_path / callback.runner.timestamp / "vis_data"
+    from_json = _json_scalars(vis_data / "scalars.json")
+    with open(vis_data / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(row["step"]) for row in rows if row.get("loss")] == from_json["loss"] == [1, 2, 3]
