@@ -10,6 +10,7 @@ of a second event file.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,8 @@ from mmhooks.visualization.vis_backend import TensorboardVisBackend
 from mmhooks.visualization.visualizer import share_current_visualizer
 
 __all__ = ["LightningTensorBoardBackend", "build_visualizer"]
+
+_builds = itertools.count()
 
 
 class LightningTensorBoardBackend(TensorboardVisBackend):
@@ -50,7 +53,9 @@ def build_visualizer(runner: Any, cfg: Any) -> Any:
         return cfg
     cfg = dict(cfg) if cfg is not None else dict(type="Visualizer", vis_backends=[dict(type="LocalVisBackend")])
     cfg.setdefault("type", "Visualizer")
-    cfg.setdefault("name", f"mmhooks-{runner.experiment_name}-{id(runner)}")
+    # get_instance returns an existing instance of the same name: a fresh name per build, so a later runner
+    # (same timestamp, a recycled id) never receives an earlier run's visualizer.
+    cfg.setdefault("name", f"mmhooks-{runner.experiment_name}-{id(runner)}-{next(_builds)}")
     cfg.setdefault("save_dir", runner.log_dir)
     tb_logger = _trainer_tensorboard(runner)
     backends = cfg.get("vis_backends") or []
