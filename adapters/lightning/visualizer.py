@@ -1,65 +1,57 @@
-"""Build ``runner.visualizer``; scalars go to the Trainer's own TensorBoardLogger when it has one."""
+"""Build ``runner.visualizer``: MMEngine's rules, the run's instance shared, tracker backends bound to loggers.
+
+The visualizer is built through ``get_instance`` (``VISUALIZERS.build``), so
+a hook that asks ``Visualizer.get_current_instance()`` in its constructor
+gets it. Tracker backends (W&B, MLflow, ...) are bound to their Lightning
+loggers here (:mod:`mmhooks.adapters.lightning.loggers`); when the user's
+Trainer already has a ``TensorBoardLogger``, hooks' scalars go to it instead
+of a second event file.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from mmhooks.adapters.lightning.loggers import lightning_loggers
 from mmhooks.registry import VISBACKENDS, VISUALIZERS
-from mmhooks.visualization.vis_backend import BaseVisBackend
+from mmhooks.visualization.vis_backend import TensorboardVisBackend
+from mmhooks.visualization.visualizer import share_current_visualizer
 
 __all__ = ["LightningTensorBoardBackend", "build_visualizer"]
 
+class LightningTensorBoardBackend(TensorboardVisBackend):
+    """A TensorBoard backend bound to an existing Lightning ``TensorBoardLogger`` (the user's).
 
-class LightningTensorBoardBackend(BaseVisBackend):
-    """A vis backend writing through a Lightning ``TensorBoardLogger``'s ``SummaryWriter``.
-
-    Used instead of a second event writer when the user's Trainer already logs
-    to TensorBoard, so all scalars land in one run directory.
+    Added when the user's Trainer logs to TensorBoard, so all scalars land in
+    its run directory.
     """
 
     def __init__(self, logger: TensorBoardLogger) -> None:
         super().__init__(logger.log_dir)
-        self._logger = logger
-
-    def _init_env(self) -> None:
-        """The logger owns its writer."""
-
-    @property
-    def experiment(self) -> Any:
-        return self._logger.experiment
-
-    def add_config(self, config: Any, **kwargs: Any) -> None:
-        text = getattr(config, "pretty_text", None)
-        self.experiment.add_text("config", text if text is not None else repr(config))
+        self.bind(logger)
 
     def add_graph(self, model: Any, data_batch: Any, **kwargs: Any) -> None:
         """Graphs need a traced input; skipped (Lightning's ``log_graph`` covers it)."""
 
-    def add_image(self, name: str, image: Any, step: int = 0, **kwargs: Any) -> None:
-        self.experiment.add_image(name, image, step, dataformats="HWC")
-
-    def add_scalar(self, name: str, value: Any, step: int = 0, **kwargs: Any) -> None:
-        self.experiment.add_scalar(name, value, step)
-
-    def add_scalars(self, scalar_dict: Mapping[str, Any], step: int = 0, file_path: str | None = None, **kwargs: Any) -> None:
-        for name, value in scalar_dict.items():
-            if isinstance(value, (int, float)) or hasattr(value, "item"):
-                self.experiment.add_scalar(name, value, step)
-
-    def close(self) -> None:
-        self.experiment.flush()
-
 
 def build_visualizer(runner: Any, cfg: Any) -> Any:
-    """MMEngine's default (a LocalVisBackend under ``log_dir``), a config dict, or a built visualizer."""
+    """MMEngine's default (a LocalVisBackend under ``log_dir``), a config dict, or a built visualizer.
+
+    The result is the current ``Visualizer`` instance (mmhooks' and MMEngine's),
+    and its tracker backends are bound to Lightning loggers
+    (:func:`~mmhooks.adapters.lightning.loggers.lightning_loggers` returns them).
+    """
     if cfg is not None and not isinstance(cfg, Mapping):
+        share_current_visualizer(cfg)
         return cfg
     cfg = dict(cfg) if cfg is not None else dict(type="Visualizer", vis_backends=[dict(type="LocalVisBackend")])
     cfg.setdefault("type", "Visualizer")
-    cfg.setdefault("name", f"{runner._instance_name}-{runner.experiment_name}")
+    unique = getattr(runner, "_instance_name", None) or f"mmhooks-{uuid.uuid4().hex[:12]}"
+    cfg.setdefault("name", f"{unique}-{runner.experiment_name}")  # get_instance must not return an older run's
     cfg.setdefault("save_dir", runner.log_dir)
     tb_logger = _trainer_tensorboard(runner)
     backends = cfg.get("vis_backends") or []
@@ -73,6 +65,10 @@ def build_visualizer(runner: Any, cfg: Any) -> Any:
     if runner.rank != 0:  # only rank zero writes files
         cfg["vis_backends"] = []
     visualizer = VISUALIZERS.build(cfg, path="visualizer")
+    share_current_visualizer(visualizer)
+    # Binds every tracker backend (errors name visualizer.vis_backends[i]); TensorBoard keeps its own writer
+    # unless the Trainer is given the loggers (lightning_loggers binds it then).
+    lightning_loggers(visualizer, tensorboard=False)
     visualizer.mmhooks_tensorboard_shared = tb_logger is not None and wants_tensorboard
     return visualizer
 

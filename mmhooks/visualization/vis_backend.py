@@ -1,5 +1,9 @@
 """Visualization backends: where the visualizer's scalars, configs and images are written.
 
+The experiment trackers (``WandbVisBackend``, ``MLflowVisBackend``, ...)
+live in :mod:`mmhooks.visualization.tracker_backends` and are importable from
+here too, as from MMEngine's module.
+
 ``LocalVisBackend`` writes MMEngine's files (``scalars.json`` with one JSON
 object per line, ``config.py``, ``vis_image/*.png``) so MMEngine's log
 analysis tools read mmhooks runs. ``TensorboardVisBackend`` writes event
@@ -9,6 +13,7 @@ use, so building a runner leaves no empty folders behind.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import struct
@@ -23,7 +28,19 @@ import torch
 
 from mmhooks.registry import VISBACKENDS
 
-__all__ = ["BaseVisBackend", "LocalVisBackend", "TensorboardVisBackend"]
+__all__ = [
+    "AimVisBackend",
+    "BaseVisBackend",
+    "CSVVisBackend",
+    "ClearMLVisBackend",
+    "CometVisBackend",
+    "DVCLiveVisBackend",
+    "LocalVisBackend",
+    "MLflowVisBackend",
+    "NeptuneVisBackend",
+    "TensorboardVisBackend",
+    "WandbVisBackend",
+]
 
 
 class BaseVisBackend(metaclass=ABCMeta):
@@ -205,7 +222,13 @@ def _append_line(line: str, path: str) -> None:
 
 @VISBACKENDS.register_module()
 class TensorboardVisBackend(BaseVisBackend):
-    """Write TensorBoard event files under ``save_dir`` with ``torch.utils.tensorboard``.
+    """Write TensorBoard event files under ``save_dir``.
+
+    On its own it opens a ``torch.utils.tensorboard.SummaryWriter``. Bound to a
+    Lightning ``TensorBoardLogger`` (:meth:`bind`: the user's own, or the one
+    the Lightning backend builds for ``Trainer(logger=...)``), it writes
+    through that logger's writer, so hooks' and Lightning's scalars share
+    one run directory.
 
     Args:
         save_dir: Directory of the event files (``<log_dir>/vis_data`` in a run).
@@ -214,8 +237,24 @@ class TensorboardVisBackend(BaseVisBackend):
     def __init__(self, save_dir: str) -> None:
         super().__init__(save_dir)
         self._tensorboard: Any = None
+        self._tracker: Any = None
+
+    def bind(self, tracker: Any) -> None:
+        """Write through ``tracker`` (a ``TensorBoardLogger``: ``log_metrics`` and ``experiment``)."""
+        if self._tensorboard is not None:
+            raise RuntimeError(
+                "TensorboardVisBackend.bind: the backend has opened its own event file already. "
+                "Fix: bind the logger before the first add_* call."
+            )
+        self._tracker = tracker
+
+    @property
+    def is_bound(self) -> bool:
+        return self._tracker is not None
 
     def _init_env(self) -> None:
+        if self._tracker is not None:
+            return  # the logger owns its directory and writer
         os.makedirs(str(self._save_dir), exist_ok=True)
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -229,23 +268,24 @@ class TensorboardVisBackend(BaseVisBackend):
     def experiment(self) -> Any:
         """The ``SummaryWriter``."""
         self._ensure_env()
-        return self._tensorboard
+        return self._tracker.experiment if self._tracker is not None else self._tensorboard
 
     def add_config(self, config: Any, **kwargs: Any) -> None:
         """Write the config text under the ``config`` text tag."""
-        self._ensure_env()
         text = getattr(config, "pretty_text", None)
-        self._tensorboard.add_text("config", text if text is not None else repr(config))
+        self.experiment.add_text("config", text if text is not None else repr(config))
 
     def add_image(self, name: str, image: np.ndarray, step: int = 0, **kwargs: Any) -> None:
-        self._ensure_env()
-        self._tensorboard.add_image(name, image, step, dataformats="HWC")
+        self.experiment.add_image(name, image, step, dataformats="HWC")
 
     def add_scalar(self, name: str, value: Any, step: int = 0, **kwargs: Any) -> None:
         """Write one scalar; values that are not numbers, arrays or tensors are skipped with a warning."""
         self._ensure_env()
         if isinstance(value, (int, float, torch.Tensor, np.ndarray, np.number)):
-            self._tensorboard.add_scalar(name, value, step)
+            if self._tracker is not None:
+                self._tracker.log_metrics({name: value}, step)
+            else:
+                self._tensorboard.add_scalar(name, value, step)
         else:
             warnings.warn(
                 f"TensorboardVisBackend.add_scalar({name!r}): got {type(value).__name__}; expected a number, "
@@ -266,7 +306,11 @@ class TensorboardVisBackend(BaseVisBackend):
             self.add_scalar(key, value, step)
 
     def close(self) -> None:
-        if self._tensorboard is not None:
+        """Close the own writer; a bound logger is only flushed (its Trainer or owner closes it)."""
+        if self._tracker is not None:
+            if self._env_initialized:
+                self._tracker.experiment.flush()
+        elif self._tensorboard is not None:
             self._tensorboard.close()
 
 
@@ -288,3 +332,17 @@ def _encode_png(image: np.ndarray) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+# MMEngine defines every backend in this module; the tracker backends live in their own
+# module, which imports this one, so they are looked up on first access (PEP 562).
+_TRACKER_BACKENDS = frozenset(
+    ("AimVisBackend", "CSVVisBackend", "ClearMLVisBackend", "CometVisBackend", "DVCLiveVisBackend",
+     "MLflowVisBackend", "NeptuneVisBackend", "WandbVisBackend")
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TRACKER_BACKENDS:
+        return getattr(importlib.import_module("mmhooks.visualization.tracker_backends"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

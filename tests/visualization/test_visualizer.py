@@ -86,3 +86,82 @@ def test_writes_happen_on_rank_zero_only(tmp_path, monkeypatch):
 def test_registered_in_visualizers(tmp_path):
     built = VISUALIZERS.build(dict(type="Visualizer", name=f"v-{next(_ids)}", save_dir=str(tmp_path)))
     assert isinstance(built, Visualizer)
+
+
+# ----------------------------------------------------- instances (MMEngine's ManagerMixin contract)
+def test_instance_semantics_equal_mmengine():
+    mm_vis = pytest.importorskip("mmengine.visualization")
+    for cls in (Visualizer, mm_vis.Visualizer):
+        name = f"sem-{next(_ids)}"
+        assert not cls.check_instance_created(name)
+        first = cls.get_instance(name)
+        assert cls.check_instance_created(name) and first.instance_name == name
+        assert cls.get_current_instance() is first
+        with pytest.warns(UserWarning):  # keyword arguments for an existing instance are ignored
+            assert cls.get_instance(name, save_dir="ignored") is first
+        plain = cls(f"plain-{next(_ids)}")  # a plain constructor call registers nothing
+        assert not cls.check_instance_created(plain.instance_name) and cls.get_current_instance() is first
+
+
+def test_registry_builds_visualizers_through_get_instance(tmp_path):
+    name = f"built-{next(_ids)}"
+    built = VISUALIZERS.build(dict(type="Visualizer", name=name, save_dir=str(tmp_path)))
+    assert Visualizer.get_current_instance() is built and Visualizer.check_instance_created(name)
+    assert VISUALIZERS.build(dict(type="Visualizer", name=name)) is built  # the same named instance, as MMEngine
+
+
+def test_mmengine_registry_builds_the_same_way(tmp_path):
+    """Differential: MMEngine's build_from_cfg also returns the named instance for a ManagerMixin class."""
+    mm_registry = pytest.importorskip("mmengine.registry")
+    name = f"mm-built-{next(_ids)}"
+    theirs = mm_registry.VISUALIZERS.build(dict(type="Visualizer", name=name))
+    assert mm_registry.VISUALIZERS.build(dict(type="Visualizer", name=name)) is theirs
+    assert type(theirs).get_current_instance() is theirs
+
+
+def test_subclass_instance_is_the_base_class_current_instance_in_mmengine_too():
+    mm_vis = pytest.importorskip("mmengine.visualization")
+
+    @VISUALIZERS.register_module(force=True)
+    class ToyTaskVisualizer(Visualizer):
+        def __init__(self, name="toy", **kwargs):
+            super().__init__(name, **kwargs)
+
+    built = VISUALIZERS.build(dict(type="ToyTaskVisualizer", name=f"toy-{next(_ids)}"))
+    assert ToyTaskVisualizer.get_current_instance() is built
+    assert Visualizer.get_current_instance() is built
+    # downstream hooks import MMEngine's class: it must answer the run's visualizer as well
+    assert mm_vis.Visualizer.get_current_instance() is built
+
+
+def test_mmengine_visualizer_built_through_mmhooks_registry_is_current_everywhere():
+    """A downstream visualizer (an MMEngine subclass, e.g. UniversalVisualizer) is built with get_instance."""
+    mm_vis = pytest.importorskip("mmengine.visualization")
+    mm_registry = pytest.importorskip("mmengine.registry")
+
+    @mm_registry.VISUALIZERS.register_module(force=True)
+    class DownstreamVisualizer(mm_vis.Visualizer):
+        pass
+
+    name = f"downstream-{next(_ids)}"
+    built = VISUALIZERS.build(dict(type="DownstreamVisualizer", name=name))
+    assert isinstance(built, DownstreamVisualizer)
+    assert DownstreamVisualizer.get_current_instance() is built and mm_vis.Visualizer.get_current_instance() is built
+
+
+def test_hook_asking_for_the_visualizer_in_init_gets_the_runs_one(tmp_path):
+    """The pattern of mmpretrain's / mmdet's VisualizationHook, after the run's visualizer is built."""
+    from types import SimpleNamespace
+
+    from mmhooks.adapters.lightning.visualizer import build_visualizer
+
+    class VisualizationHookDouble:
+        def __init__(self):
+            self._visualizer = Visualizer.get_current_instance()
+            mm_vis = pytest.importorskip("mmengine.visualization")
+            self._mm_visualizer = mm_vis.Visualizer.get_current_instance()
+
+    runner = SimpleNamespace(experiment_name=f"exp-{next(_ids)}", log_dir=str(tmp_path), trainer=None, rank=0)
+    visualizer = build_visualizer(runner, dict(vis_backends=[dict(type="LocalVisBackend")]))
+    hook = VisualizationHookDouble()
+    assert hook._visualizer is visualizer and hook._mm_visualizer is visualizer
