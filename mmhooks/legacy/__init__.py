@@ -5,7 +5,8 @@
 - ``*LrUpdaterHook`` / ``*MomentumUpdaterHook``, :func:`build_lr_updater`, :func:`build_momentum_updater`.
 - :func:`convert_mmcv_config`, :func:`migrate_file`: MMCV 1.x config -> MMEngine-style config.
 - :class:`EpochBasedRunner`, :class:`IterBasedRunner`: MMCV's runner API training on Lightning, with MMCV's
-  ``CheckpointHook``, ``EMAHook``, ``EvalHook`` (also as ``Legacy*Hook`` in ``HOOKS``).
+  ``CheckpointHook``, ``EMAHook``, ``EvalHook``, ``IterTimerHook``, ``TextLoggerHook`` (``.log.json``),
+  ``TensorboardLoggerHook`` (also as ``Legacy*Hook`` in ``HOOKS``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ _OPTIMIZER = "mmhooks.legacy.optimizer_hook"
 _CHECKPOINT = "mmhooks.legacy.checkpoint_hook"
 _EMA = "mmhooks.legacy.ema_hook"
 _EVAL = "mmhooks.legacy.eval_hook"
+_LOGGERS = "mmhooks.legacy.logger_hooks"
 _MODULES = {
     "LegacyHook": "mmhooks.legacy.hook",
     "MMCV_PRIORITIES": "mmhooks.legacy.hook",
@@ -59,6 +61,10 @@ _MODULES = {
     "LegacyCheckpointHook": _CHECKPOINT,
     "EMAHook": _EMA,
     "LegacyEMAHook": _EMA,
+    "LegacyIterTimerHook": _LOGGERS,
+    "LegacyLoggerHook": _LOGGERS,
+    "LegacyTextLoggerHook": _LOGGERS,
+    "LegacyTensorboardLoggerHook": _LOGGERS,
     "EvalHook": _EVAL,
     "LegacyEvalHook": _EVAL,
     "OptimizerHook": _OPTIMIZER,
@@ -74,4 +80,4 @@ def import_all() -> None:
     """Import the legacy hooks so that their names are registered in ``HOOKS``."""
     from mmhooks._lazy import import_modules
 
-    import_modules([_LR, _MOMENTUM, _CHECKPOINT, _EMA, _EVAL, _RUNNER])
+    import_modules([_LR, _MOMENTUM, _CHECKPOINT, _EMA, _EVAL, _LOGGERS, _RUNNER])

@@ -38,6 +38,12 @@ class LegacyRunnerLike(Protocol):
     @property
     def hooks(self) -> list[Any]: ...
 
+    @property
+    def max_epochs(self) -> int | None: ...
+
+    @property
+    def max_iters(self) -> int | None: ...
+
     def save_checkpoint(self, *args: Any, **kwargs: Any) -> None: ...
 
     def resume(self, *args: Any, **kwargs: Any) -> None: ...
@@ -66,6 +72,24 @@ class _MMCVRunnerView(LegacyRunnerView):
     def _val_loader(self) -> Any:
         return self._loaders[1]
 
+    # MMCV's run() sets both before before_run (IterBasedRunner: max_epochs None); the Lightning side
+    # learns them only when training starts.
+    @property
+    def _max_epochs(self) -> int | None:
+        return self.legacy_runner.max_epochs
+
+    @property
+    def _max_iters(self) -> int:
+        return int(self.legacy_runner.max_iters or 0)
+
+    @property
+    def max_epochs(self) -> int | None:
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int:
+        return self._max_iters
+
     @property
     def model(self) -> Any:
         return self.legacy_runner.model
@@ -89,6 +113,10 @@ class _MMCVRunnerView(LegacyRunnerView):
     @property
     def hooks(self) -> list[Any]:
         return self.legacy_runner.hooks
+
+    @property
+    def meta_given(self) -> bool:
+        return bool(getattr(self.legacy_runner, "meta_given", True))
 
     def sync(self, stage: str, batch_idx: int | None = None, data_batch: Any = None, outputs: Any = None,
              metrics: Mapping[str, Any] | None = None) -> None:
