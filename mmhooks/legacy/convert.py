@@ -555,11 +555,15 @@ def migrate_file(
         ConfigFileError: a file that cannot be read, or a value that cannot be converted; the message
             starts with the file, then the key path.
     """
+    from mmhooks.legacy.migrate_tree import chain_sources, find_helpers
+
     try:
         converted, notes = convert_mmcv_config(load_mmcv_file(old_path), exact=exact,
                                                iters_per_epoch=iters_per_epoch)
     except ConfigError as err:
         raise located(err, old_path) from None
+    for helper in find_helpers(chain_sources(str(old_path))):  # read only by keys converted away
+        converted.pop(helper, None)
     header = f"Converted from {Path(old_path).name} by mmhooks migrate."
     if notes:
         header += "\nLossy items:\n" + "\n".join(f"- {n}" for n in notes)

@@ -118,6 +118,40 @@ def _merge(delta: Any, base: Any) -> Any:
     return merged
 
 
+def find_helpers(sources: Iterable[SourceFile]) -> set[str]:
+    """Helper variables of these files that only converted MMCV keys read (``max_epochs = 12`` feeding
+    ``runner`` and ``lr_config``): no kept statement reads them, no file reads ``_base_.<name>``."""
+    candidates: set[str] = set()
+    ruled_out: set[str] = set()
+    base_refs: set[str] = set()
+    for source in sources:
+        for statement in source.statements:
+            base_refs |= statement.base_refs
+            if statement.stores & HANDLED or statement.is_base:
+                candidates |= {n for n in statement.loads if n in source.assigned and n not in HANDLED}
+            else:
+                ruled_out |= statement.loads
+            if len(statement.stores) > 1 or not isinstance(statement.node, (ast.Assign, ast.AnnAssign)):
+                ruled_out |= statement.stores
+    return candidates - ruled_out - base_refs - HANDLED
+
+
+def chain_sources(path: str) -> list[SourceFile]:
+    """The statements of ``path`` and of every file it inherits from (unreadable files are left out)."""
+    found: dict[str, SourceFile] = {}
+    stack = [osp.abspath(path)]
+    while stack:
+        current = stack.pop()
+        if current in found or not osp.isfile(current):
+            continue
+        try:
+            found[current] = read_source(current)
+        except ConfigError:
+            continue
+        stack.extend(found[current].base_paths())
+    return list(found.values())
+
+
 # ------------------------------------------------------------------------------------------------ tree
 
 
@@ -239,22 +273,7 @@ class _TreeMigration:
 
     def find_helpers(self) -> None:
         """Names that only converted keys read: dropped from every file and every target."""
-        candidates: set[str] = set()
-        ruled_out: set[str] = set()
-        base_refs: set[str] = set()
-        for node in self.live():
-            assert node.source is not None
-            for statement in node.source.statements:
-                base_refs |= statement.base_refs
-            for statement in node.source.statements:
-                if statement.stores & HANDLED or statement.is_base:
-                    candidates |= {n for n in statement.loads if n in node.source.assigned and n not in HANDLED}
-                else:
-                    ruled_out |= statement.loads
-            for statement in node.source.statements:
-                if len(statement.stores) > 1 or not isinstance(statement.node, (ast.Assign, ast.AnnAssign)):
-                    ruled_out |= statement.stores
-        self.helpers = candidates - ruled_out - base_refs - HANDLED
+        self.helpers = find_helpers(n.source for n in self.live() if n.source is not None)
 
     # -- who defines which converted key -----------------------------------------------------------
 
@@ -403,10 +422,21 @@ class _TreeMigration:
             elif node.values is not None and ("lr_config" in node.values or "momentum_config" in node.values):
                 report.status = "exact"
 
+    def relocate(self, value: Any) -> Any:
+        """``{{fileDirname}}`` resolves to the written file's folder: source paths become output paths."""
+        if isinstance(value, str):
+            return value.replace(self.root, self.out_dir) if self.root in value else value
+        if isinstance(value, dict):
+            return {k: self.relocate(v) for k, v in value.items()}
+        if type(value) in (list, tuple):
+            return type(value)(self.relocate(v) for v in value)
+        return value
+
     def run(self) -> TreeReport:
         self.read()
         for node in self.live():
-            node.target = dict(node.result.cfg)  # type: ignore[union-attr]
+            assert node.result is not None
+            node.target = self.relocate(dict(node.result.cfg))
         self.find_helpers()
         for node in self.live():
             node.target = {k: v for k, v in node.target.items() if k not in self.helpers}
