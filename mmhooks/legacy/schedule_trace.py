@@ -100,7 +100,11 @@ def simulate_config(config: Mapping[str, Any], epoch_length: int | None) -> dict
     betas = optimizer_cfg.get("betas")
     if momentum is None and isinstance(betas, Sequence) and betas:
         momentum = betas[0]
-    total = int(max_epochs) * epoch_length if by_epoch else int(max_iters or 0)
+    length_of_run = max_epochs if by_epoch else max_iters
+    if isinstance(length_of_run, bool) or not isinstance(length_of_run, int) or length_of_run <= 0:
+        raise ConfigError("train_cfg.max_epochs" if by_epoch else "train_cfg.max_iters", length_of_run,
+                          "a positive int", "set the run length.")
+    total = length_of_run * epoch_length if by_epoch else length_of_run
     param = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([param], lr=float(base_lr), momentum=float(momentum or 0.0))
     hooks = []
