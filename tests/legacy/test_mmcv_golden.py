@@ -56,8 +56,22 @@ for _stage in scenarios.RECORDED_STAGES:
     setattr(Recorder, _stage, _method)
 
 
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def run_scenario(name: str, work_dir: Path) -> dict[str, Any]:
     spec = scenarios.SCENARIOS[name]
+    logger = logging.getLogger(f"mmcv_golden_{name}")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    lines = _Lines()
+    logger.addHandler(lines)
     scenarios.ROWS.clear()
     model = scenarios.MMCVNet()
     loaders = scenarios.make_loaders(spec)
@@ -65,7 +79,7 @@ def run_scenario(name: str, work_dir: Path) -> dict[str, Any]:
     runner_cls = EpochBasedRunner if spec["runner"] == "EpochBasedRunner" else IterBasedRunner
     length = {"max_epochs": spec["max_epochs"]} if "max_epochs" in spec else {"max_iters": spec["max_iters"]}
     runner = runner_cls(model, optimizer=scenarios.make_optimizer(model, spec), work_dir=str(work_dir),
-                        logger=logging.getLogger("mmcv_golden"), meta=spec.get("meta"), **length)
+                        logger=logger, meta=spec.get("meta"), **length)
     runner.timestamp = "oracle"
     runner.register_training_hooks(**scenarios.hook_configs(spec))
     runner.register_hook(Recorder(), priority="LOWEST")
@@ -78,8 +92,17 @@ def run_scenario(name: str, work_dir: Path) -> dict[str, Any]:
         if file.endswith(".pth") and file != "latest.pth":
             meta = torch.load(work_dir / file, weights_only=False)["meta"]
             checkpoints[file] = {"epoch": meta["epoch"], "iter": meta["iter"]}
-    return {"rows": list(scenarios.ROWS), "log_json": records, "files": files, "checkpoints": checkpoints,
+    logger.removeHandler(lines)
+    return {"log_lines": [line for line in lines.lines if line.startswith(scenarios.LOGGED_LINE_STARTS)],
+            "rows": list(scenarios.ROWS), "log_json": records, "files": files, "checkpoints": checkpoints,
             "weights": [float(v) for v in model.fc.weight.detach().flatten()]}
+
+
+def _masked(lines: list[str]) -> list[str]:
+    import re
+
+    return [re.sub(r"eta: [0-9:]+, time: [0-9.]+, data_time: [0-9.]+", "eta: <t>, time: <t>, data_time: <t>", line)
+            for line in lines]
 
 
 def _without_times(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -98,6 +121,7 @@ def test_hook_view_and_files_match_mmcv_1_7_2(name: str, tmp_path: Path) -> None
     # record for record, keys in MMCV's order; the measured times differ by nature
     assert [list(r) for r in got["log_json"]] == [list(r) for r in want["log_json"]]
     assert _without_times(got["log_json"]) == _without_times(want["log_json"])
+    assert _masked(got["log_lines"]) == _masked(want["log_lines"])  # TextLoggerHook's console lines
     assert got["weights"] == pytest.approx(want["weights"], abs=2e-6)
 
 

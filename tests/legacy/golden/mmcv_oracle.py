@@ -35,6 +35,15 @@ def _stub_torchvision() -> None:
         sys.modules["torchvision.models"] = stub.models  # type: ignore[attr-defined]
 
 
+class _ListHandler(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def run_scenario(name: str) -> dict[str, Any]:
     import time
 
@@ -60,10 +69,15 @@ def run_scenario(name: str) -> dict[str, Any]:
     optimizer = scenarios.make_optimizer(model, spec)
     loaders = scenarios.make_loaders(spec)
     scenarios.LOADERS[:] = loaders
+    logger = logging.getLogger("oracle")
+    logger.setLevel(logging.INFO)
+    lines: list[str] = []
+    handler = _ListHandler(lines)
+    logger.addHandler(handler)
     with tempfile.TemporaryDirectory() as work_dir:
         runner_cls = getattr(mmcv_runner, spec["runner"])
         kwargs = {"max_epochs": spec["max_epochs"]} if "max_epochs" in spec else {"max_iters": spec["max_iters"]}
-        runner = runner_cls(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger("oracle"),
+        runner = runner_cls(model, optimizer=optimizer, work_dir=work_dir, logger=logger,
                             meta=spec.get("meta"), **kwargs)
         runner.timestamp = "oracle"
         runner.register_training_hooks(**scenarios.hook_configs(spec))
@@ -82,7 +96,8 @@ def run_scenario(name: str) -> dict[str, Any]:
                 meta = torch.load(os.path.join(work_dir, file), weights_only=False)["meta"]
                 checkpoints[file] = {"epoch": meta["epoch"], "iter": meta["iter"]}
     del HOOKS  # registry imported to make sure the hooks are registered
-    return {"mmcv_version": __import__("mmcv").__version__, "scenario": name, "rows": list(scenarios.ROWS),
+    logger.removeHandler(handler)
+    return {"log_lines": [line for line in lines if line.startswith(scenarios.LOGGED_LINE_STARTS)],"mmcv_version": __import__("mmcv").__version__, "scenario": name, "rows": list(scenarios.ROWS),
             "log_json": log_json, "files": files, "checkpoints": checkpoints,
             "weights": [round(float(v), 6) for v in model.fc.weight.detach().flatten()]}
 

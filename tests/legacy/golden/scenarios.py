@@ -17,6 +17,7 @@ RECORDED_STAGES = ("before_run", "after_run", "before_epoch", "after_epoch", "be
                    "after_train_epoch", "before_val_epoch", "after_val_epoch", "before_train_iter",
                    "after_train_iter", "before_val_iter", "after_val_iter")
 ROWS: list[dict[str, Any]] = []
+LOGGED_LINE_STARTS = ("Epoch", "Iter", "Exp name")  # the TextLoggerHook's lines
 LOADERS: list[Any] = []
 
 
