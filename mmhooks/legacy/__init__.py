@@ -3,7 +3,8 @@
 - :class:`LegacyHook`, :func:`is_legacy_hook`: the MMCV hook protocol (mount points take only ``runner``).
 - :class:`LegacyHookAdapter`, :class:`LegacyRunnerView`: run an MMCV hook inside mmhooks' hook dispatch.
 - ``*LrUpdaterHook`` / ``*MomentumUpdaterHook``, :func:`build_lr_updater`, :func:`build_momentum_updater`.
-- :func:`convert_mmcv_config`, :func:`migrate_file`: MMCV 1.x config -> MMEngine-style config.
+- :func:`convert_mmcv_config`, :func:`migrate_file`, :func:`migrate_tree`: MMCV 1.x config (a file, or a
+  whole ``_base_`` tree) -> MMEngine-style config.
 - :class:`EpochBasedRunner`, :class:`IterBasedRunner`: MMCV's runner API training on Lightning, with MMCV's
   ``CheckpointHook``, ``EMAHook``, ``EvalHook``, ``IterTimerHook``, ``TextLoggerHook`` (``.log.json``),
   ``TensorboardLoggerHook`` (also as ``Legacy*Hook`` in ``HOOKS``).
@@ -31,6 +32,8 @@ _MODULES = {
     "to_mmcv_outputs": "mmhooks.legacy.runner_view",
     "convert_mmcv_config": "mmhooks.legacy.convert",
     "migrate_file": "mmhooks.legacy.convert",
+    "load_mmcv_file": "mmhooks.legacy.convert",
+    "migrate_tree": "mmhooks.legacy.migrate_tree",
     "format_config": "mmhooks.legacy.pyformat",
     "build_lr_updater": _LR,
     "LrUpdaterHook": _LR,

@@ -83,6 +83,11 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         lr_config=dict(policy="poly", power=1.0, min_lr=0.001), optimizer_config=dict(),
         checkpoint_config=dict(interval=4), log_config=dict(interval=3, hooks=[dict(type="TextLoggerHook")]),
     ),
+    "iter_val": dict(
+        runner="IterBasedRunner", max_iters=6, workflow=[("train", 2), ("val", 1)],
+        lr_config=dict(policy="fixed"), optimizer_config=dict(),
+        log_config=dict(interval=2, hooks=[dict(type="TextLoggerHook")]),
+    ),
     "epoch_cyclic": dict(
         runner="EpochBasedRunner", max_epochs=3, workflow=[("train", 1)],
         lr_config=dict(policy="cyclic", target_ratio=(10, 1e-4), cyclic_times=1, step_ratio_up=0.4),
