@@ -29,7 +29,9 @@ runner loop, counters (§4)               ``HookCallback`` (MMEngine counters) +
 ``timer_config``                         MMCV's ``IterTimerHook`` (``time`` / ``data_time`` in ``log_buffer``)
 ``custom_hooks_config`` ``EMAHook``      :class:`~mmhooks.legacy.LegacyEMAHook` (MMCV's buffers, warm-up and swaps)
 ``evaluation`` (downstream EvalHook)     :class:`~mmhooks.legacy.LegacyEvalHook` via :meth:`register_eval_hook`
-workflow ``[('train', n), ('val', 1)]``  Lightning validation after every n-th and the last epoch
+workflow ``[('train', n), ('val', 1)]``  Lightning validation after every n-th and the last epoch;
+                                         IterBasedRunner ``('val', m)``: m val iterations per phase from
+                                         an endless val loader (MMCV's IterLoader)
 =======================================  =============================================================
 
 MMEngine parity:
@@ -58,6 +60,7 @@ from mmhooks.errors import ConfigError, MMHooksTranslationWarning, closest
 from mmhooks.legacy.hook import GENERIC_FALLBACK, is_legacy_hook
 from mmhooks.legacy.mmcv_runner_view import _MMCVRunnerView
 from mmhooks.legacy.optimizer_hook import OptimizerSettings
+from mmhooks.legacy.phase_loader import PhaseLoader
 from mmhooks.legacy.runner_view import _VIEW_ATTR, LegacyHookAdapter
 from mmhooks.legacy.training_hooks import TrainingHooksMixin
 from mmhooks.runner.hook_list import HookList
@@ -372,10 +375,11 @@ class BaseLegacyRunner(TrainingHooksMixin):
             phases.append(phase)
         if phases == ["train"]:
             return data_loaders[0], None, int(workflow[0][1]), 0
-        if phases == ["train", "val"] and workflow[1][1] == 1:
-            return data_loaders[0], data_loaders[1], int(workflow[0][1]), 1
+        if phases == ["train", "val"] and (workflow[1][1] == 1 or not self.by_epoch):
+            return data_loaders[0], data_loaders[1], int(workflow[0][1]), int(workflow[1][1])
         raise ConfigError("workflow", [tuple(w) for w in workflow], "[('train', n)] or [('train', n), ('val', 1)] "
-                          "on Lightning", "validate once after every n training phases.")
+                          "on Lightning (IterBasedRunner: [('train', n), ('val', m)])",
+                          "validate once after every n training phases.")
 
     def run(self, data_loaders: Sequence[Any], workflow: Sequence[Any], max_epochs: int | None = None,
             **kwargs: Any) -> None:
@@ -387,12 +391,17 @@ class BaseLegacyRunner(TrainingHooksMixin):
         """
         raise NotImplementedError
 
-    def _fit(self, train_loader: Any, val_loader: Any, train_count: int, step_kwargs: Mapping[str, Any]) -> None:
+    def _fit(self, train_loader: Any, val_loader: Any, train_count: int, step_kwargs: Mapping[str, Any],
+             val_count: int = 1) -> None:
         backend = importlib.import_module("mmhooks.adapters.lightning.legacy_module")
+        if val_loader is not None and not self.by_epoch:
+            val_loader = PhaseLoader(val_loader, val_count)  # MMCV: val_count iterations per val phase
         callback = self._build_callback(val_loader is not None, train_count)
         facade = callback.runner
         view = _MMCVRunnerView(facade, self.by_epoch, self, train_loader, val_loader)
         view._epoch, view._iter = self._epoch, self._iter
+        view.workflow_counts = (train_count, val_count if val_loader is not None else 0)
+        view.start_iter = self._iter
         setattr(facade, _VIEW_ATTR, view)
         self._view = view
         try:
@@ -503,12 +512,12 @@ class IterBasedRunner(BaseLegacyRunner):
         if not isinstance(self._max_iters, int) or self._max_iters <= 0:
             raise ConfigError("max_iters", self._max_iters, "an int > 0", "pass max_iters to the constructor.",
                               type(self).__name__)
-        train_loader, val_loader, count, _ = self._check_workflow(data_loaders, workflow)
+        train_loader, val_loader, count, val_count = self._check_workflow(data_loaders, workflow)
         work_dir = self.work_dir if self.work_dir is not None else "NONE"
         self.logger.info(f"Start running, work_dir: {work_dir}")
         self.logger.info(f"Hooks will be executed in the following order:\n{self.get_hook_info()}")
         self.logger.info(f"workflow: {list(workflow)}, max: {self._max_iters} iters")
-        self._fit(train_loader, val_loader, count, kwargs)
+        self._fit(train_loader, val_loader, count, kwargs, val_count)
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -109,16 +109,7 @@ def _without_times(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: ("<time>" if k in TIMES else v) for k, v in record.items()} for record in records]
 
 
-KNOWN_GAPS = {
-    # MMCV's IterBasedRunner runs `count` val *iterations* per workflow entry from a val IterLoader that
-    # continues across phases, with inner_iter counting inside each phase; the Lightning side validates
-    # on the whole val loader. Kept here, strict, so that it shows when it is closed.
-    "iter_val": "IterBasedRunner val workflow: whole val loader per phase instead of `count` iterations",
-}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_GAPS[n], strict=True))
-                                  if n in KNOWN_GAPS else n for n in scenarios.SCENARIOS])
+@pytest.mark.parametrize("name", list(scenarios.SCENARIOS))
 def test_hook_view_and_files_match_mmcv_1_7_2(name: str, tmp_path: Path) -> None:
     want = golden(name)
     got = run_scenario(name, tmp_path)
