@@ -460,7 +460,3 @@ def migrate_tree(root: str | os.PathLike[str], out_dir: str | os.PathLike[str], 
         One :class:`FileReport` per file (``converted`` / ``exact`` / ``warned`` / ``failed``).
     """
     return _TreeMigration(str(root), str(out_dir), exact, iters_per_epoch).run()
-
-
-def iter_failures(report: TreeReport) -> Iterable[FileReport]:
-    return (f for f in report.files if f.status == "failed")

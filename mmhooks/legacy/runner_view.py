@@ -22,7 +22,8 @@ IterBasedRunner semantics (``by_epoch=False``; MMEngine's IterBasedTrainLoop cal
 
 - ``before_train_epoch`` -> MMCV ``before_epoch`` (mode None, no data_loader), ``after_train_epoch`` ->
   ``after_epoch``; MMCV never calls the ``*_train_epoch`` / ``*_val_epoch`` stages there.
-- ``inner_iter`` is 0 in every train iteration and 1 in ``after_epoch`` / ``after_run``.
+- ``inner_iter`` is 0 in every train iteration and 1 in ``after_epoch`` / ``after_run`` (MMCV's values for
+  ``workflow=[('train', 1)]``; the legacy ``IterBasedRunner`` counts inside longer workflow entries).
 - ``epoch`` lags one iteration behind the loader wrap (MMCV sets it before fetching the batch):
   ``epoch = max(iter - 1, 0) // L``; ``max_epochs`` is None.
 
