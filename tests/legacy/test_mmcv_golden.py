@@ -85,6 +85,7 @@ def run_scenario(name: str, work_dir: Path) -> dict[str, Any]:
     runner.register_hook(Recorder(), priority="LOWEST")
     runner.run(loaders, spec["workflow"])
     files = sorted(os.listdir(work_dir))
+    scalars = scenarios.read_scalars(str(work_dir / "tf_logs")) if "tf_logs" in files else []
     log_path = work_dir / "oracle.log.json"
     records = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
     checkpoints = {}
@@ -94,7 +95,7 @@ def run_scenario(name: str, work_dir: Path) -> dict[str, Any]:
             checkpoints[file] = {"epoch": meta["epoch"], "iter": meta["iter"]}
     logger.removeHandler(lines)
     return {"log_lines": [line for line in lines.lines if line.startswith(scenarios.LOGGED_LINE_STARTS)],
-            "rows": list(scenarios.ROWS), "log_json": records, "files": files, "checkpoints": checkpoints,
+            "rows": list(scenarios.ROWS), "log_json": records, "scalars": scalars, "files": files, "checkpoints": checkpoints,
             "weights": [float(v) for v in model.fc.weight.detach().flatten()]}
 
 
@@ -122,6 +123,10 @@ def test_hook_view_and_files_match_mmcv_1_7_2(name: str, tmp_path: Path) -> None
     assert [list(r) for r in got["log_json"]] == [list(r) for r in want["log_json"]]
     assert _without_times(got["log_json"]) == _without_times(want["log_json"])
     assert _masked(got["log_lines"]) == _masked(want["log_lines"])  # TextLoggerHook's console lines
+    # TensorboardLoggerHook: same tags, steps and values (times excepted)
+    assert [s for s in got["scalars"] if not s[0].endswith(TIMES)] == [
+        s for s in want["scalars"] if not s[0].endswith(TIMES)]
+    assert [s[:2] for s in got["scalars"]] == [s[:2] for s in want["scalars"]]
     assert got["weights"] == pytest.approx(want["weights"], abs=2e-6)
 
 

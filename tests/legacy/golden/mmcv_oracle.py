@@ -84,6 +84,7 @@ def run_scenario(name: str) -> dict[str, Any]:
         runner.register_hook(Recorder(), priority="LOWEST")
         runner.run(loaders, spec["workflow"])
         files = sorted(os.listdir(work_dir))
+        scalars = scenarios.read_scalars(os.path.join(work_dir, "tf_logs")) if "tf_logs" in files else []
         log_json = []
         if "oracle.log.json" in files:
             with open(os.path.join(work_dir, "oracle.log.json")) as handle:
@@ -98,7 +99,7 @@ def run_scenario(name: str) -> dict[str, Any]:
     del HOOKS  # registry imported to make sure the hooks are registered
     logger.removeHandler(handler)
     return {"log_lines": [line for line in lines if line.startswith(scenarios.LOGGED_LINE_STARTS)],"mmcv_version": __import__("mmcv").__version__, "scenario": name, "rows": list(scenarios.ROWS),
-            "log_json": log_json, "files": files, "checkpoints": checkpoints,
+            "log_json": log_json, "files": files, "scalars": scalars, "checkpoints": checkpoints,
             "weights": [round(float(v), 6) for v in model.fc.weight.detach().flatten()]}
 
 

@@ -88,6 +88,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         lr_config=dict(policy="fixed"), optimizer_config=dict(),
         log_config=dict(interval=2, hooks=[dict(type="TextLoggerHook")]),
     ),
+    "epoch_tensorboard": dict(
+        runner="EpochBasedRunner", max_epochs=2, workflow=[("train", 1), ("val", 1)],
+        lr_config=dict(policy="step", step=[1]), momentum_config=dict(policy="step", step=[1], gamma=0.5),
+        optimizer_config=dict(),
+        log_config=dict(interval=2, hooks=[dict(type="TextLoggerHook"), dict(type="TensorboardLoggerHook")]),
+    ),
     "epoch_cyclic": dict(
         runner="EpochBasedRunner", max_epochs=3, workflow=[("train", 1)],
         lr_config=dict(policy="cyclic", target_ratio=(10, 1e-4), cyclic_times=1, step_ratio_up=0.4),
@@ -138,3 +144,13 @@ def RECORD(stage: str, runner: Any) -> None:  # noqa: N802 - a constant-like ent
     }
     row["buffer_ready"] = bool(runner.log_buffer.ready)
     ROWS.append(row)
+
+
+def read_scalars(log_dir: str) -> list[list[Any]]:
+    """Every scalar of the TensorBoard event files in ``log_dir``: ``[tag, step, value]``, sorted."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(log_dir, size_guidance={"scalars": 0})
+    events.Reload()
+    return sorted([tag, e.step, round(float(e.value), 6)] for tag in events.Tags()["scalars"]
+                  for e in events.Scalars(tag))
