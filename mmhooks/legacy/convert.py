@@ -293,9 +293,13 @@ class _Converter:
                 self.warn(f"log_config.hooks[{i}].type", f"{kind!r} has no MMEngine visualization backend; its "
                           "output is not produced (100 % of that backend's logs missing).")
             else:
-                self.warn(f"log_config.hooks[{i}].type", f"{kind!r} is not an MMCV logger mmhooks knows; dropped "
-                          "(its output is not produced): port it by hand to an MMEngine visualization backend "
-                          "(visualizer.vis_backends) or a custom hook.")
+                kept = {"type": kind, "interval": interval, **hook, "priority": "VERY_LOW"}
+                self.custom_hooks.append(kept)
+                self.note("custom_hooks", "log_config")
+                self.warn(f"log_config.hooks[{i}].type", f"{kind!r} is not an MMCV logger mmhooks knows; kept as a "
+                          "custom_hooks entry (priority VERY_LOW, MMCV's interval), which MMEngine cannot run as "
+                          "is: port it by hand to an MMEngine visualization backend (visualizer.vis_backends) or "
+                          "to MMEngine's Hook API.")
         self.default_hooks["logger"] = logger
         self.note("default_hooks", "log_config")
         if not by_epoch:

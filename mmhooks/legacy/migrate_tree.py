@@ -40,7 +40,7 @@ HANDLED = _Converter.HANDLED
 PRIMARY_SOURCES = {
     "train_cfg": ("runner", "total_epochs", "evaluation"),
     "default_hooks": ("checkpoint_config", "log_config", "timer_config", "evaluation", "custom_hooks"),
-    "custom_hooks": ("custom_hooks", "lr_config", "momentum_config", "checkpoint_config"),
+    "custom_hooks": ("custom_hooks", "lr_config", "momentum_config", "checkpoint_config", "log_config"),
     "custom_imports": ("custom_imports", "lr_config", "momentum_config"),
     "optim_wrapper": ("optimizer", "optimizer_config", "fp16"),
     "param_scheduler": ("lr_config", "momentum_config"),

@@ -242,3 +242,11 @@ def test_unknown_policy_is_kept_as_the_hook_mmcv_would_build_with_a_warning() ->
                                     "min_lr": 1e-5, "priority": "VERY_HIGH"}]
     assert "param_scheduler" not in out
     assert "port that class by hand" in notes[0] and "did you mean" not in notes[0]
+
+
+def test_unknown_logger_is_kept_as_a_custom_hook_with_a_warning() -> None:
+    cfg = dict(log_config=dict(interval=20, hooks=[dict(type="TextLoggerHook"), dict(type="MyLoggerHook", x=1)]))
+    with pytest.warns(MMHooksTranslationWarning, match=r"log_config.hooks\[1\].type: 'MyLoggerHook' .* port it"):
+        out, _ = convert_mmcv_config(cfg)
+    assert out["custom_hooks"] == [{"type": "MyLoggerHook", "interval": 20, "x": 1, "priority": "VERY_LOW"}]
+    assert out["default_hooks"]["logger"] == {"type": "LoggerHook", "interval": 20}
