@@ -250,3 +250,26 @@ def test_unknown_logger_is_kept_as_a_custom_hook_with_a_warning() -> None:
         out, _ = convert_mmcv_config(cfg)
     assert out["custom_hooks"] == [{"type": "MyLoggerHook", "interval": 20, "x": 1, "priority": "VERY_LOW"}]
     assert out["default_hooks"]["logger"] == {"type": "LoggerHook", "interval": 20}
+
+
+def test_migrate_reads_base_variable_references_through_the_config_loader(tmp_path: Path) -> None:
+    """mmpose 0.x's ``dataset_info={{_base_.dataset_info}}`` and mmocr 0.x's ``{{_base_.train_list}}``."""
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "coco.py").write_text(
+        "dataset_info = dict(dataset_name='coco', keypoint_info={0: dict(name='nose', id=0)})\n")
+    (tmp_path / "lists.py").write_text("train_list = [dict(type='OCRDataset', ann_file='a.txt')]\n")
+    (tmp_path / "main.py").write_text(
+        "_base_ = ['datasets/coco.py', './lists.py']\n"
+        "runner = dict(type='EpochBasedRunner', max_epochs=2)\n"
+        "data = dict(train=dict(dataset_info={{_base_.dataset_info}}, datasets={{_base_.train_list}}),\n"
+        "            root='{{fileDirname}}')\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text, _ = migrate_file(tmp_path / "main.py", tmp_path / "new.py")
+    from mmhooks.config import Config
+
+    new = Config.fromfile(tmp_path / "new.py").to_dict()
+    assert new["data"]["train"]["dataset_info"]["keypoint_info"] == {0: {"name": "nose", "id": 0}}
+    assert new["data"]["train"]["datasets"] == [{"type": "OCRDataset", "ann_file": "a.txt"}]
+    assert new["data"]["root"] == str(tmp_path)
+    assert new["train_cfg"] == {"by_epoch": True, "max_epochs": 2}
