@@ -73,16 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
                       help="execution backend (overrides the config's backend key; default: lightning)")
     test.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    migrate = commands.add_parser("migrate", help="convert an MMCV 1.x config to MMEngine form")
-    migrate.add_argument("config")
-    migrate.add_argument("-o", "--output", help="write the new config here (default: print it)")
+    migrate = commands.add_parser(
+        "migrate", help="convert MMCV 1.x configs to MMEngine form: one file, or a folder as a _base_ tree")
+    migrate.add_argument("config", help="an MMCV config file, or a folder of them (every _base_ inside it)")
+    migrate.add_argument("-o", "--output", metavar="OUT",
+                         help="the new config file (default: print it); for a folder, the output folder (required)")
     migrate.add_argument("--exact", action="store_true",
-                         help="use mmhooks' MMCV-formula schedulers where MMEngine has no exact equivalent")
+                         help="keep MMCV's lr/momentum formulas (LegacyLrUpdaterHook) where MMEngine's schedulers "
+                              "would differ")
+    migrate.add_argument("--iters-per-epoch", type=int, metavar="N",
+                         help="train batches per epoch: makes by-iteration schedules of an EpochBasedRunner exact "
+                              "and sizes the warnings for this epoch length (default: worst case)")
     migrate.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    plot = commands.add_parser("plot-schedule", help="plot the lr/momentum schedule of a config without training")
+    plot = commands.add_parser("plot-schedule", help="plot the lr/momentum schedule of a config without training "
+                               "(MMEngine param_scheduler, --exact outputs and MMCV lr_config alike)")
     plot.add_argument("config")
-    plot.add_argument("-o", "--output", help="image file (default: print a table)")
+    plot.add_argument("-o", "--output", help="image file, needs matplotlib (default: print a table)")
     plot.add_argument("--epoch-length", type=int, help="iterations per epoch when the config cannot tell")
     plot.add_argument("--cfg-options", nargs="+", action=_CfgOptions, default=[], metavar="KEY=VALUE")
     plot.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -253,23 +260,67 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    """One file: print or write it, each lossy item reported once. A folder: convert the tree, report per file."""
+    from mmhooks.errors import ConfigError, MMHooksTranslationWarning
     from mmhooks.legacy import migrate_file
+    from mmhooks.legacy.migrate_tree import migrate_tree
 
-    text, warnings_list = migrate_file(args.config, args.output, exact=args.exact)
-    for message in warnings_list:
-        print(f"warning: {message}", file=sys.stderr)
-    if not args.output:
-        print(text)
+    per_epoch = args.iters_per_epoch
+    if per_epoch is not None and per_epoch <= 0:
+        raise ConfigError("--iters-per-epoch", per_epoch, "a positive number of batches",
+                          "pass the number of training batches in one epoch.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MMHooksTranslationWarning)  # reported below, once
+        if os.path.isdir(args.config):
+            if not args.output:
+                raise ConfigError("--output", None, "an output folder when converting a folder",
+                                  "pass -o OUT_DIR.")
+            report = migrate_tree(args.config, args.output, exact=args.exact, iters_per_epoch=per_epoch)
+            for item in report.files:
+                print(f"{item.status:<9} {item.path}")
+                for message in item.warnings:
+                    print(f"          warning: {message}")
+                if item.error:
+                    print(f"          error: {item.error}")
+            print(report.summary())
+            return EXIT_CONFIG_ERROR if report.counts()["failed"] else 0
+        text, notes = migrate_file(args.config, args.output, exact=args.exact, iters_per_epoch=per_epoch)
+    if args.output:
+        for message in notes:
+            print(f"warning: {message}", file=sys.stderr)
+        print(f"written: {args.output} ({len(notes)} lossy item{'s' if len(notes) != 1 else ''})", file=sys.stderr)
+    else:
+        print(text, end="")
+        if notes:  # listed in the printed header already
+            print(f"{len(notes)} lossy item{'s' if len(notes) != 1 else ''}, listed in the header above",
+                  file=sys.stderr)
     return 0
 
 
 def _plot_schedule(args: argparse.Namespace) -> int:
+    """MMEngine schedulers, ``--exact`` outputs' MMCV-formula hooks and MMCV ``lr_config`` alike."""
+    import importlib.util
+
+    from mmhooks.errors import ConfigError
+    from mmhooks.legacy.schedule_trace import INSTALL_PLOT, draw_trace, legacy_updaters, simulate_config
+
+    if args.output and importlib.util.find_spec("matplotlib") is None:
+        raise ConfigError("--output", args.output, "matplotlib to draw the image",
+                          f"install it with {INSTALL_PLOT}, or leave out -o for a table.")
+    cfg = _load_config(args.config, args.cfg_options)
+    config = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
+    if legacy_updaters(config):
+        trace = simulate_config(config, args.epoch_length)
+        if args.output:
+            print(draw_trace(trace, args.output))
+        else:
+            from mmhooks.optim.scheduler.plot import schedule_table
+
+            print(schedule_table(trace))
+        return 0
     from mmhooks.optim.scheduler.plot import plot_schedule
 
-    cfg = _load_config(args.config, args.cfg_options)
-    result = plot_schedule(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg), args.output,
-                           epoch_length=args.epoch_length)
-    print(result)
+    print(plot_schedule(config, args.output, epoch_length=args.epoch_length))
     return 0
 
 

@@ -3,9 +3,11 @@
 - :class:`LegacyHook`, :func:`is_legacy_hook`: the MMCV hook protocol (mount points take only ``runner``).
 - :class:`LegacyHookAdapter`, :class:`LegacyRunnerView`: run an MMCV hook inside mmhooks' hook dispatch.
 - ``*LrUpdaterHook`` / ``*MomentumUpdaterHook``, :func:`build_lr_updater`, :func:`build_momentum_updater`.
-- :func:`convert_mmcv_config`, :func:`migrate_file`: MMCV 1.x config -> MMEngine-style config.
+- :func:`convert_mmcv_config`, :func:`migrate_file`, :func:`migrate_tree`: MMCV 1.x config (a file, or a
+  whole ``_base_`` tree) -> MMEngine-style config.
 - :class:`EpochBasedRunner`, :class:`IterBasedRunner`: MMCV's runner API training on Lightning, with MMCV's
-  ``CheckpointHook``, ``EMAHook``, ``EvalHook`` (also as ``Legacy*Hook`` in ``HOOKS``).
+  ``CheckpointHook``, ``EMAHook``, ``EvalHook``, ``IterTimerHook``, ``TextLoggerHook`` (``.log.json``),
+  ``TensorboardLoggerHook`` (also as ``Legacy*Hook`` in ``HOOKS``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ _OPTIMIZER = "mmhooks.legacy.optimizer_hook"
 _CHECKPOINT = "mmhooks.legacy.checkpoint_hook"
 _EMA = "mmhooks.legacy.ema_hook"
 _EVAL = "mmhooks.legacy.eval_hook"
+_LOGGERS = "mmhooks.legacy.logger_hooks"
 _MODULES = {
     "LegacyHook": "mmhooks.legacy.hook",
     "MMCV_PRIORITIES": "mmhooks.legacy.hook",
@@ -29,6 +32,8 @@ _MODULES = {
     "to_mmcv_outputs": "mmhooks.legacy.runner_view",
     "convert_mmcv_config": "mmhooks.legacy.convert",
     "migrate_file": "mmhooks.legacy.convert",
+    "load_mmcv_file": "mmhooks.legacy.convert",
+    "migrate_tree": "mmhooks.legacy.migrate_tree",
     "format_config": "mmhooks.legacy.pyformat",
     "build_lr_updater": _LR,
     "LrUpdaterHook": _LR,
@@ -59,6 +64,10 @@ _MODULES = {
     "LegacyCheckpointHook": _CHECKPOINT,
     "EMAHook": _EMA,
     "LegacyEMAHook": _EMA,
+    "LegacyIterTimerHook": _LOGGERS,
+    "LegacyLoggerHook": _LOGGERS,
+    "LegacyTextLoggerHook": _LOGGERS,
+    "LegacyTensorboardLoggerHook": _LOGGERS,
     "EvalHook": _EVAL,
     "LegacyEvalHook": _EVAL,
     "OptimizerHook": _OPTIMIZER,
@@ -74,4 +83,4 @@ def import_all() -> None:
     """Import the legacy hooks so that their names are registered in ``HOOKS``."""
     from mmhooks._lazy import import_modules
 
-    import_modules([_LR, _MOMENTUM, _CHECKPOINT, _EMA, _EVAL, _RUNNER])
+    import_modules([_LR, _MOMENTUM, _CHECKPOINT, _EMA, _EVAL, _LOGGERS, _RUNNER])

@@ -148,6 +148,12 @@ class LegacyEvalHook(LegacyHook):
 
     def after_train_iter(self, runner: Any) -> None:
         if not self.by_epoch and self._should_evaluate(runner):
+            # MMCV logs the training window first, so the evaluation's record stands alone.
+            from mmhooks.legacy.logger_hooks import LegacyLoggerHook
+
+            for hook in runner.hooks:
+                if isinstance(hook, LegacyLoggerHook):
+                    hook.after_train_iter(runner)
             runner.log_buffer.clear()
             self._do_evaluate(runner)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from mmhooks.errors import ConfigError, check_choice, closest
+from mmhooks.errors import ConfigError, check_choice, check_keys, closest
 from mmhooks.hooks.hook import Hook
 from mmhooks.legacy.anneal import annealing_cos, annealing_linear, per_group
 from mmhooks.legacy.runner_access import optimizers_of
@@ -410,14 +410,31 @@ def build_from_policy(
         fix = f"did you mean {near!r}? (camel-case names must be written as such)" if near else f"pick one of {names}."
         raise ConfigError("policy", policy, f"one of {names}", fix, path)
     cls = policies[policy_class_name(policy)]
+    check_keys(path, kwargs, accepted_arguments(cls), f"an argument of {cls.__name__}")
     try:
         return cls(**kwargs)
     except ConfigError as err:
         raise ConfigError(err.key, err.value, err.expected, err.fix, path) from None
-    except TypeError as err:
+    except TypeError as err:  # a required argument is missing
         raise ConfigError(
-            "policy", policy, f"arguments that {cls.__name__} accepts", f"check the keys of {path}: {err}", path
+            "policy", policy, f"the arguments {cls.__name__} requires", f"check the keys of {path}: {err}", path
         ) from err
+
+
+def accepted_arguments(cls: type) -> set[str]:
+    """Keyword arguments of ``cls``: its ``__init__`` and, through ``**kwargs``, its bases' (MMCV's pattern)."""
+    import inspect
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
 
 
 def build_lr_updater(lr_config: Mapping[str, Any], path: str = "lr_config", by_epoch_default: bool = True) -> Hook:

@@ -10,7 +10,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mmhooks.legacy.runner_view import LegacyRunnerView
+from mmhooks.legacy.phase_loader import PhaseLoader
+from mmhooks.legacy.runner_view import LegacyRunnerView, _IterLoaderView
 
 __all__ = ["LegacyRunnerLike"]
 
@@ -38,6 +39,12 @@ class LegacyRunnerLike(Protocol):
     @property
     def hooks(self) -> list[Any]: ...
 
+    @property
+    def max_epochs(self) -> int | None: ...
+
+    @property
+    def max_iters(self) -> int | None: ...
+
     def save_checkpoint(self, *args: Any, **kwargs: Any) -> None: ...
 
     def resume(self, *args: Any, **kwargs: Any) -> None: ...
@@ -58,13 +65,36 @@ class _MMCVRunnerView(LegacyRunnerView):
         self.legacy_runner = legacy_runner
         self.meta = legacy_runner.meta
         self._loaders = (train_loader, val_loader)
+        self.workflow_counts = (1, 0)  # iterations (IterBasedRunner) per train / val workflow entry
+        self.start_iter = 0
 
     # Lightning attaches its dataloaders after on_fit_start (before_run); the run's own are known earlier.
     def _train_loader(self) -> Any:
         return self._loaders[0]
 
     def _val_loader(self) -> Any:
-        return self._loaders[1]
+        loader = self._loaders[1]
+        if isinstance(loader, PhaseLoader):  # IterBasedRunner: MMCV's IterLoader over the val loader
+            return _IterLoaderView(loader.loader, loader.epoch)
+        return loader
+
+    # MMCV's run() sets both before before_run (IterBasedRunner: max_epochs None); the Lightning side
+    # learns them only when training starts.
+    @property
+    def _max_epochs(self) -> int | None:
+        return self.legacy_runner.max_epochs
+
+    @property
+    def _max_iters(self) -> int:
+        return int(self.legacy_runner.max_iters or 0)
+
+    @property
+    def max_epochs(self) -> int | None:
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int:
+        return self._max_iters
 
     @property
     def model(self) -> Any:
@@ -90,6 +120,10 @@ class _MMCVRunnerView(LegacyRunnerView):
     def hooks(self) -> list[Any]:
         return self.legacy_runner.hooks
 
+    @property
+    def meta_given(self) -> bool:
+        return bool(getattr(self.legacy_runner, "meta_given", True))
+
     def sync(self, stage: str, batch_idx: int | None = None, data_batch: Any = None, outputs: Any = None,
              metrics: Mapping[str, Any] | None = None) -> None:
         module: Any = getattr(self.runner, "pl_module", None)
@@ -99,10 +133,24 @@ class _MMCVRunnerView(LegacyRunnerView):
             metrics = None  # the val log_vars are in the log buffer already (MMCV adds nothing at epoch end)
         pushed = self._last_push
         super().sync(stage, batch_idx, data_batch, outputs, metrics)
+        if not self.by_epoch:
+            self._iter_phase_counters(stage)
         grad_norm = getattr(module, "pending_grad_norm", None)
         if stage == "after_train_iter" and grad_norm is not None and self._last_push != pushed:
             self.log_buffer.update({"grad_norm": grad_norm}, int(self.outputs.get("num_samples", 1)))
             module.pending_grad_norm = None
+
+    def _iter_phase_counters(self, stage: str) -> None:
+        """IterBasedRunner: ``inner_iter`` counts iterations inside the current workflow entry."""
+        train_count, val_count = self.workflow_counts
+        if stage in ("before_train_iter", "after_train_iter"):
+            self._inner_iter = (self._iter - self.start_iter) % max(train_count, 1)
+        elif stage in ("after_train_epoch", "after_run"):
+            if val_count:  # the last entry was a val phase (MMCV runs it even after the last train iteration)
+                self._inner_iter = val_count
+            else:
+                done = max(self._iter - self.start_iter, 1)
+                self._inner_iter = (done - 1) % max(train_count, 1) + 1
 
     def save_checkpoint(self, *args: Any, **kwargs: Any) -> None:
         self.legacy_runner.save_checkpoint(*args, **kwargs)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mmhooks.errors import ConfigError, closest
+from mmhooks.errors import ConfigError, check_keys, closest
 from mmhooks.legacy.hook import LegacyHook
 
 __all__ = ["OptimizerHook", "OptimizerSettings", "parse_optimizer_config"]
@@ -68,12 +68,7 @@ def parse_optimizer_config(cfg: Mapping[str, Any], path: str = "optimizer_config
         near = closest(kind, names)
         raise ConfigError("type", kind, f"one of {names}", f"did you mean {near!r}?" if near else
                           "use 'OptimizerHook' (or leave type out).", path)
-    accepted = _OPTIMIZER_HOOK_ARGS[kind]
-    for key, value in kwargs.items():
-        if key not in accepted:
-            near = closest(key, accepted)
-            raise ConfigError(key, value, f"an argument of {kind}: {sorted(accepted)}",
-                              f"rename it to {near!r}." if near else "delete it.", path)
+    check_keys(path, kwargs, _OPTIMIZER_HOOK_ARGS[kind], f"an argument of {kind}")
     cumulative = kwargs.get("cumulative_iters", 1)
     if not isinstance(cumulative, int) or isinstance(cumulative, bool) or cumulative < 1:
         raise ConfigError("cumulative_iters", cumulative, "an int >= 1", "use e.g. cumulative_iters=4.", path)

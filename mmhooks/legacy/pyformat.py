@@ -25,6 +25,8 @@ def _one_line(value: Any) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(_one_line(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return f"float({str(value)!r})"
     return repr(value)
 
 

@@ -23,19 +23,24 @@ runner loop, counters (§4)               ``HookCallback`` (MMEngine counters) +
 ``lr_config`` / ``momentum_config``      MMCV's formulas (:mod:`mmhooks.legacy.lr_updater`)
 ``checkpoint_config``                    :class:`~mmhooks.legacy.LegacyCheckpointHook`: ``epoch_{n}.pth`` / ``iter_{n}.pth``
                                          + ``latest.pth``, MMCV's ``meta`` counters; no ``last_checkpoint``
-``log_config`` Text/Tensorboard hooks    mmhooks ``LoggerHook`` (window = ``interval``) and visualizer
-                                         backends; MMEngine's line format and file layout
+``log_config`` Text/Tensorboard hooks    MMCV's own (:mod:`mmhooks.legacy.logger_hooks`): console lines,
+                                         ``{timestamp}.log.json``, ``tf_logs``; other backends (Wandb...)
+                                         become visualizer backends of an mmhooks ``LoggerHook``
+``timer_config``                         MMCV's ``IterTimerHook`` (``time`` / ``data_time`` in ``log_buffer``)
 ``custom_hooks_config`` ``EMAHook``      :class:`~mmhooks.legacy.LegacyEMAHook` (MMCV's buffers, warm-up and swaps)
 ``evaluation`` (downstream EvalHook)     :class:`~mmhooks.legacy.LegacyEvalHook` via :meth:`register_eval_hook`
-workflow ``[('train', n), ('val', 1)]``  Lightning validation after every n-th and the last epoch
+workflow ``[('train', n), ('val', 1)]``  Lightning validation after every n-th and the last epoch;
+                                         IterBasedRunner ``('val', m)``: m val iterations per phase from
+                                         an endless val loader (MMCV's IterLoader)
 =======================================  =============================================================
 
 MMEngine parity:
     Not MMCV's: the optimizer step happens before every ``after_train_iter`` hook (MMCV: inside
     ``OptimizerHook.after_train_iter``, priority ABOVE_NORMAL), so only hooks with a priority below 40
-    that read gradients there see a difference. Logs use MMEngine's layout (``{work_dir}/{timestamp}/``)
-    and line format, not MMCV's ``.log.json``. An ``iter_{n}.pth`` resumes at iteration ``n`` (MMCV
-    repeats one iteration). Resuming needs a checkpoint written by mmhooks.
+    that read gradients there see a difference. ``max_epochs`` / ``max_iters`` are known from ``before_run``
+    on, as MMCV's ``run()`` sets them first. An ``iter_{n}.pth`` resumes at iteration ``n`` (MMCV repeats
+    one iteration). Resuming needs a checkpoint written by mmhooks. Checked against recordings of MMCV
+    1.7.2 runs: ``tests/legacy/golden``.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from mmhooks.errors import ConfigError, MMHooksTranslationWarning, closest
 from mmhooks.legacy.hook import GENERIC_FALLBACK, is_legacy_hook
 from mmhooks.legacy.mmcv_runner_view import _MMCVRunnerView
 from mmhooks.legacy.optimizer_hook import OptimizerSettings
+from mmhooks.legacy.phase_loader import PhaseLoader
 from mmhooks.legacy.runner_view import _VIEW_ATTR, LegacyHookAdapter
 from mmhooks.legacy.training_hooks import TrainingHooksMixin
 from mmhooks.runner.hook_list import HookList
@@ -120,6 +126,7 @@ class BaseLegacyRunner(TrainingHooksMixin):
             os.makedirs(self.work_dir, exist_ok=True)
         self.logger = logger if logger is not None else logging.getLogger("mmhooks.legacy")
         self.meta: dict[str, Any] = meta if meta is not None else {}
+        self.meta_given = meta is not None  # MMCV's TextLoggerHook writes meta first only when there is one
         self.timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
         self.mode: str | None = None
         self._epoch = 0
@@ -368,10 +375,11 @@ class BaseLegacyRunner(TrainingHooksMixin):
             phases.append(phase)
         if phases == ["train"]:
             return data_loaders[0], None, int(workflow[0][1]), 0
-        if phases == ["train", "val"] and workflow[1][1] == 1:
-            return data_loaders[0], data_loaders[1], int(workflow[0][1]), 1
+        if phases == ["train", "val"] and (workflow[1][1] == 1 or not self.by_epoch):
+            return data_loaders[0], data_loaders[1], int(workflow[0][1]), int(workflow[1][1])
         raise ConfigError("workflow", [tuple(w) for w in workflow], "[('train', n)] or [('train', n), ('val', 1)] "
-                          "on Lightning", "validate once after every n training phases.")
+                          "on Lightning (IterBasedRunner: [('train', n), ('val', m)])",
+                          "validate once after every n training phases.")
 
     def run(self, data_loaders: Sequence[Any], workflow: Sequence[Any], max_epochs: int | None = None,
             **kwargs: Any) -> None:
@@ -383,8 +391,37 @@ class BaseLegacyRunner(TrainingHooksMixin):
         """
         raise NotImplementedError
 
-    def _fit(self, train_loader: Any, val_loader: Any, train_count: int, step_kwargs: Mapping[str, Any]) -> None:
+    def _fit(self, train_loader: Any, val_loader: Any, train_count: int, step_kwargs: Mapping[str, Any],
+             val_count: int = 1) -> None:
         backend = importlib.import_module("mmhooks.adapters.lightning.legacy_module")
+        if val_loader is not None and not self.by_epoch:
+            val_loader = PhaseLoader(val_loader, val_count)  # MMCV: val_count iterations per val phase
+        callback = self._build_callback(val_loader is not None, train_count)
+        facade = callback.runner
+        view = _MMCVRunnerView(facade, self.by_epoch, self, train_loader, val_loader)
+        view._epoch, view._iter = self._epoch, self._iter
+        view.workflow_counts = (train_count, val_count if val_loader is not None else 0)
+        view.start_iter = self._iter
+        setattr(facade, _VIEW_ATTR, view)
+        self._view = view
+        try:
+            backend.fit_legacy_runner(self, callback, train_loader, val_loader, dict(step_kwargs))
+        finally:
+            # MMCV's values after the run: epoch = max_epochs (IterBasedRunner: passes before the last
+            # batch fetch), iter = completed training iterations.
+            self._iter = int(facade.iter)
+            self._epoch = int(facade.epoch) if self.by_epoch else max(self._iter - 1, 0) // max(len(train_loader), 1)
+            self._inner_iter = view.inner_iter
+            self.mode = view.mode
+            self._view = None
+            _drop_empty_dir(getattr(facade, "log_dir", None))
+
+    def _build_callback(self, has_val: bool, train_count: int) -> Any:
+        """The Lightning callback that runs this runner's hooks, with MMCV's run length known at ``before_run``.
+
+        MMCV's ``run()`` sets ``max_epochs`` / ``max_iters`` before ``before_run``; hooks that are not
+        MMCV-style (the LR/momentum updaters, MMEngine hooks) read them from the callback's runner.
+        """
         from mmhooks.adapters.lightning.hook_callback import HookCallback
         from mmhooks.optim import OptimWrapper, OptimWrapperDict
 
@@ -403,24 +440,13 @@ class BaseLegacyRunner(TrainingHooksMixin):
             info["max_epochs"] = self._max_epochs
         else:
             info["max_iters"] = self._max_iters
-        if val_loader is not None:
+        if has_val:
             info.update(val_interval=train_count, val_begin=1)
         callback = HookCallback(list(self._hook_list), work_dir=self.work_dir, **info)
-        facade = callback.runner
-        view = _MMCVRunnerView(facade, self.by_epoch, self, train_loader, val_loader)
-        view._epoch, view._iter = self._epoch, self._iter
-        setattr(facade, _VIEW_ATTR, view)
-        self._view = view
-        try:
-            backend.fit_legacy_runner(self, callback, train_loader, val_loader, dict(step_kwargs))
-        finally:
-            # MMCV's values after the run: epoch = max_epochs (IterBasedRunner: passes before the last
-            # batch fetch), iter = completed training iterations.
-            self._iter = int(facade.iter)
-            self._epoch = int(facade.epoch) if self.by_epoch else max(self._iter - 1, 0) // max(len(train_loader), 1)
-            self._inner_iter = view.inner_iter
-            self.mode = view.mode
-            self._view = None
+        if self.by_epoch:
+            callback.runner.max_epochs = self._max_epochs
+        callback.runner.max_iters = self._max_iters
+        return callback
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model_name}, work_dir={self.work_dir!r})"
@@ -486,12 +512,12 @@ class IterBasedRunner(BaseLegacyRunner):
         if not isinstance(self._max_iters, int) or self._max_iters <= 0:
             raise ConfigError("max_iters", self._max_iters, "an int > 0", "pass max_iters to the constructor.",
                               type(self).__name__)
-        train_loader, val_loader, count, _ = self._check_workflow(data_loaders, workflow)
+        train_loader, val_loader, count, val_count = self._check_workflow(data_loaders, workflow)
         work_dir = self.work_dir if self.work_dir is not None else "NONE"
         self.logger.info(f"Start running, work_dir: {work_dir}")
         self.logger.info(f"Hooks will be executed in the following order:\n{self.get_hook_info()}")
         self.logger.info(f"workflow: {list(workflow)}, max: {self._max_iters} iters")
-        self._fit(train_loader, val_loader, count, kwargs)
+        self._fit(train_loader, val_loader, count, kwargs, val_count)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -513,6 +539,15 @@ def _per_group(
     if isinstance(optimizer, Mapping):
         return {name: [read(g) for g in opt.param_groups] for name, opt in optimizer.items()}
     return [read(g) for g in optimizer.param_groups]
+
+
+def _drop_empty_dir(path: Any) -> None:
+    """Remove the per-run log folder the Lightning side creates when nothing was written there (MMCV has none)."""
+    if isinstance(path, str) and osp.isdir(path) and not os.listdir(path):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
 
 
 def _dist_info() -> tuple[int, int]:

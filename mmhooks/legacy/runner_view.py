@@ -22,7 +22,8 @@ IterBasedRunner semantics (``by_epoch=False``; MMEngine's IterBasedTrainLoop cal
 
 - ``before_train_epoch`` -> MMCV ``before_epoch`` (mode None, no data_loader), ``after_train_epoch`` ->
   ``after_epoch``; MMCV never calls the ``*_train_epoch`` / ``*_val_epoch`` stages there.
-- ``inner_iter`` is 0 in every train iteration and 1 in ``after_epoch`` / ``after_run``.
+- ``inner_iter`` is 0 in every train iteration and 1 in ``after_epoch`` / ``after_run`` (MMCV's values for
+  ``workflow=[('train', 1)]``; the legacy ``IterBasedRunner`` counts inside longer workflow entries).
 - ``epoch`` lags one iteration behind the loader wrap (MMCV sets it before fetching the batch):
   ``epoch = max(iter - 1, 0) // L``; ``max_epochs`` is None.
 
@@ -48,6 +49,8 @@ from mmhooks.legacy.runner_access import optimizers_of
 __all__ = ["LegacyHookAdapter", "LegacyRunnerView", "to_mmcv_outputs"]
 
 _VIEW_ATTR = "_mmhooks_legacy_view"
+_UNSET: Any = object()
+_ITER_STAGES = ("before_train_iter", "after_train_iter", "before_val_iter", "after_val_iter")
 
 
 def _batch_size(data_batch: Any) -> int:
@@ -88,10 +91,15 @@ def to_mmcv_outputs(outputs: Any, data_batch: Any = None) -> dict[str, Any]:
 
 
 class _IterLoaderView:
-    """MMCV's ``IterLoader`` face of a loader: ``len()`` and the number of completed passes."""
+    """MMCV's ``IterLoader`` face of a loader: ``len()``, ``_dataloader`` and ``epoch``, the passes started.
+
+    MMCV's ``IterLoader`` counts a pass when it wraps around to fetch the next batch, so the batch of
+    global iteration ``t`` comes from pass ``t // len(loader)``.
+    """
 
     def __init__(self, loader: Any, epoch: int) -> None:
         self.loader = loader
+        self._dataloader = loader
         self.epoch = epoch
 
     def __len__(self) -> int:
@@ -137,7 +145,7 @@ class LegacyRunnerView:
         self._iter = 0
         self._inner_iter = 0
         self.mode: str | None = None
-        self.data_loader: Any = None
+        self._data_loader: Any = _UNSET
         self.log_buffer = LogBuffer()
         self.meta: dict[str, Any] = dict(getattr(runner, "meta", None) or {})
         self._last_push: tuple[Any, ...] | None = None
@@ -156,9 +164,20 @@ class LegacyRunnerView:
         return view
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "runner":
+        if name.startswith("__") or name in ("runner", "data_loader", "data_batch", "_data_loader"):
             raise AttributeError(name)
         return getattr(self.runner, name)
+
+    @property
+    def data_loader(self) -> Any:
+        """The loader of the current phase; absent (AttributeError) before the first one, as in MMCV."""
+        if self._data_loader is _UNSET:
+            raise AttributeError("data_loader: no training or validation phase has started yet")
+        return self._data_loader
+
+    @data_loader.setter
+    def data_loader(self, loader: Any) -> None:
+        self._data_loader = loader
 
     # ---------------------------------------------------------------- counters
     @property
@@ -172,6 +191,10 @@ class LegacyRunnerView:
     @property
     def inner_iter(self) -> int:
         return self._inner_iter
+
+    def _clear_batch(self) -> None:
+        """MMCV deletes ``runner.data_batch`` after every ``after_*_iter``."""
+        self.__dict__.pop("data_batch", None)
 
     @property
     def _max_epochs(self) -> int | None:
@@ -257,6 +280,8 @@ class LegacyRunnerView:
     ) -> None:
         """Set the MMCV counters (and outputs / log buffer) for ``stage``, an MMEngine mount point name."""
         runner = self.runner
+        if stage not in _ITER_STAGES:
+            self._clear_batch()
         self._iter = int(runner.iter)
         if self.by_epoch:
             self._epoch = int(runner.epoch)
@@ -264,15 +289,15 @@ class LegacyRunnerView:
             self._epoch = self._lagging_epoch(self._iter)
         if stage == "before_run":
             self._inner_iter = 0
-        elif stage == "before_train_epoch":
-            self.mode = "train" if self.by_epoch else None
-            self.data_loader = self._train_loader() if self.by_epoch else None
+        elif stage == "before_train_epoch" and self.by_epoch:
+            self.mode = "train"
+            self.data_loader = self._train_loader()
         elif stage in ("before_train_iter", "after_train_iter"):
             self.mode = "train"
             self._inner_iter = int(batch_idx or 0) if self.by_epoch else 0
-            self.data_loader = self._train_loader() if self.by_epoch else _IterLoaderView(
-                self._train_loader(), self._epoch
-            )
+            loader = self._train_loader()
+            self.data_loader = loader if self.by_epoch else _IterLoaderView(
+                loader, self._iter // max(len(loader), 1))
             self.data_batch = data_batch
         elif stage == "before_val_epoch":
             self.mode = "val"

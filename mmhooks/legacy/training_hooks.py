@@ -7,14 +7,16 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from mmhooks.errors import ConfigError, MMHooksTranslationWarning, closest
+from mmhooks.errors import ConfigError, MMHooksTranslationWarning, check_keys, closest
 from mmhooks.legacy.checkpoint_hook import LegacyCheckpointHook
 from mmhooks.legacy.ema_hook import LegacyEMAHook
 from mmhooks.legacy.eval_hook import LegacyEvalHook
+from mmhooks.legacy.logger_hooks import LegacyIterTimerHook
 from mmhooks.legacy.lr_updater import build_lr_updater
 from mmhooks.legacy.momentum_updater import build_momentum_updater
 from mmhooks.legacy.optimizer_hook import (
@@ -55,7 +57,8 @@ class TrainingHooksMixin:
     def _build_hook(self, cfg: dict[str, Any], path: str) -> Any:
         kind = cfg.get("type")
         mmcv_types: dict[str, type] = {"EMAHook": LegacyEMAHook, "CheckpointHook": LegacyCheckpointHook,
-                                       "EvalHook": LegacyEvalHook, "DistEvalHook": LegacyEvalHook}
+                                       "EvalHook": LegacyEvalHook, "DistEvalHook": LegacyEvalHook,
+                                       "IterTimerHook": LegacyIterTimerHook}
         if isinstance(kind, str) and kind in mmcv_types:
             cfg = {**cfg, "type": mmcv_types[kind]}
         if kind == "SyncBuffersHook":
@@ -125,16 +128,25 @@ class TrainingHooksMixin:
             self.register_hook(timer_config, priority="LOW")
 
     def register_logger_hooks(self, log_config: Any) -> None:
-        """``log_config.hooks``: Text/Tensorboard/... loggers become one mmhooks ``LoggerHook`` and backends.
+        """``log_config.hooks``, each with ``log_config.interval`` as its default interval (MMCV's rule).
 
-        The window of the averages is ``log_config.interval`` (MMCV averages the last ``interval`` entries).
+        ``TextLoggerHook`` and ``TensorboardLoggerHook`` are MMCV's own (``{timestamp}.log.json``,
+        ``tf_logs``); the other MMCV backends (Wandb, MLflow, ...) become visualizer backends of one mmhooks
+        ``LoggerHook`` whose window is ``log_config.interval``. In an IterBasedRunner every logger defaults
+        to ``by_epoch=False``.
         """
         if log_config is None:
             return
         from mmhooks.legacy.convert import VIS_BACKENDS
+        from mmhooks.legacy.logger_hooks import LegacyTensorboardLoggerHook, LegacyTextLoggerHook
 
+        if not isinstance(log_config, Mapping):
+            raise ConfigError("log_config", log_config, "a dict with interval and hooks",
+                              "write log_config=dict(interval=50, hooks=[dict(type='TextLoggerHook')]).")
         interval = log_config.get("interval", 10)
-        logger_args: dict[str, Any] | None = None
+        mmcv_loggers: dict[str, type] = {"TextLoggerHook": LegacyTextLoggerHook,
+                                         "TensorboardLoggerHook": LegacyTensorboardLoggerHook}
+        backend_interval: int | None = None
         by_epoch = self.by_epoch
         for i, info in enumerate(log_config.get("hooks", [])):
             path = f"log_config.hooks[{i}]"
@@ -142,18 +154,26 @@ class TrainingHooksMixin:
                 self.register_hook(info, priority="VERY_LOW")
                 continue
             cfg = {"interval": interval, **info}
+            if not self.by_epoch:
+                cfg.setdefault("by_epoch", False)
             kind = cfg.pop("type", None)
-            by_epoch = cfg.pop("by_epoch", by_epoch)
-            cfg.pop("reset_flag", None)
-            if kind == "TextLoggerHook":
-                logger_args = {**(logger_args or {}), **cfg}
+            if isinstance(kind, str) and kind in mmcv_loggers:
+                hook_cls = mmcv_loggers[kind]
+                check_keys(path, cfg, inspect.signature(hook_cls).parameters, f"a {kind} argument")
+                try:
+                    hook = hook_cls(**cfg)
+                except ConfigError as err:
+                    raise err.under(path) from None
+                self.register_hook(hook, priority="VERY_LOW")
             elif kind in VIS_BACKENDS:
+                by_epoch = cfg.pop("by_epoch", by_epoch)
+                cfg.pop("reset_flag", None)
                 name, keep, drop = VIS_BACKENDS[kind]
                 backend = {"type": name, **{k: cfg[k] for k in keep if k in cfg}}
                 if "log_dir" in backend:
                     backend["save_dir"] = backend.pop("log_dir")
                 self.vis_backends.append(backend)
-                logger_args = logger_args or {"interval": cfg["interval"]}
+                backend_interval = backend_interval or cfg["interval"]
                 for key in drop:
                     if key in cfg:
                         warnings.warn(f"{path}.{key}: {kind} option with no {name} counterpart; ignored.",
@@ -161,24 +181,19 @@ class TrainingHooksMixin:
             elif isinstance(kind, str) and kind in HOOKS:
                 self.register_hook(HOOKS.build({"type": kind, **cfg}, path=path), priority="VERY_LOW")
             else:
-                known = sorted(["TextLoggerHook", *VIS_BACKENDS])
+                known = sorted([*mmcv_loggers, *VIS_BACKENDS])
                 near = closest(kind, known) if isinstance(kind, str) else None
                 raise ConfigError("type", kind, f"one of {known} or a registered hook",
                                   f"did you mean {near!r}?" if near else "remove this logger.", path)
-        if logger_args is None:
+        if backend_interval is None:
             return
-        allowed = ("interval", "ignore_last", "interval_exp_name", "out_dir", "out_suffix", "keep_local",
-                   "file_client_args")
-        for key, value in logger_args.items():
-            if key not in allowed:
-                raise ConfigError(key, value, f"a TextLoggerHook argument: {sorted(allowed)}", "delete it.",
-                                  "log_config.hooks")
         from mmhooks.hooks.logger_hook import LoggerHook
         from mmhooks.hooks.runtime_info_hook import RuntimeInfoHook
 
         self.register_hook(RuntimeInfoHook(), priority="VERY_HIGH")
-        self.register_hook(LoggerHook(log_metric_by_epoch=bool(by_epoch), **logger_args), priority="VERY_LOW")
-        self.log_processor_cfg = {"type": "LogProcessor", "window_size": logger_args["interval"],
+        self.register_hook(LoggerHook(interval=backend_interval, log_metric_by_epoch=bool(by_epoch)),
+                           priority="VERY_LOW")
+        self.log_processor_cfg = {"type": "LogProcessor", "window_size": backend_interval,
                                   "by_epoch": bool(by_epoch)}
 
     def register_custom_hooks(self, custom_config: Any) -> None:

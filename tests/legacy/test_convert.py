@@ -178,7 +178,8 @@ def test_lossless_config_warns_nothing() -> None:
 @pytest.mark.parametrize(
     ("cfg", "message"),
     [
-        (dict(lr_config=dict(policy="cosine")), "lr_config.policy: got 'cosine'; expected one of ["),
+        (dict(evaluation=[dict(interval=1, metric="bbox")]), "evaluation: got [{'interval': 1, 'metric': 'bbox'}]; "
+         "expected a dict. Fix: write evaluation = dict(...)."),
         (dict(workflow=[("train", 1), ("test", 1)]),
          "workflow[1]: got ('test', 1); expected a ('train', n) or ('val', n) pair. Fix: keep only ('train', n) / "
          "('val', n) entries (testing is configured with test_cfg in MMEngine)."),
@@ -188,7 +189,7 @@ def test_lossless_config_warns_nothing() -> None:
          "Fix: did you mean 'OptimizerHook'?"),
         (dict(momentum_config=dict(policy="Cyclic", by_epoch=True)), "momentum_config.by_epoch: got True"),
     ],
-    ids=["lr_policy", "workflow_phase", "optimizer_hook_type", "momentum_args"],
+    ids=["evaluation_list", "workflow_phase", "optimizer_hook_type", "momentum_args"],
 )
 def test_errors_name_the_key(cfg: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -227,5 +228,48 @@ def test_migrate_writes_warnings_header(tmp_path: Path) -> None:
     with pytest.warns(MMHooksTranslationWarning, match="lr_config.policy"):
         text, notes = migrate_file(tmp_path / "old.py")
     assert notes == ["lr_config.policy: 'inv' has no MMEngine scheduler; the LR is left at its base value, relative "
-                     "difference up to 0.2 (20 %). Pass exact=True to keep MMCV's formula."]
+                     "difference up to 0.2 (20 %); keep MMCV's formula with --exact."]
     assert "# - lr_config.policy: 'inv' has no MMEngine scheduler" in text
+
+
+def test_unknown_policy_is_kept_as_the_hook_mmcv_would_build_with_a_warning() -> None:
+    """A project's own policy (an LrUpdaterHook subclass MMCV does not ship) is not an error: port it by hand."""
+    cfg = dict(runner=dict(type="EpochBasedRunner", max_epochs=12),
+               lr_config=dict(policy="WCosineAnnealing", warmup="linear", warmup_iters=500, min_lr=1e-5))
+    with pytest.warns(MMHooksTranslationWarning, match="lr_config.policy: 'WCosineAnnealing' is not one of MMCV's"):
+        out, notes = convert_mmcv_config(cfg)
+    assert out["custom_hooks"] == [{"type": "WCosineAnnealingLrUpdaterHook", "warmup": "linear", "warmup_iters": 500,
+                                    "min_lr": 1e-5, "priority": "VERY_HIGH"}]
+    assert "param_scheduler" not in out
+    assert "port that class by hand" in notes[0] and "did you mean" not in notes[0]
+
+
+def test_unknown_logger_is_kept_as_a_custom_hook_with_a_warning() -> None:
+    cfg = dict(log_config=dict(interval=20, hooks=[dict(type="TextLoggerHook"), dict(type="MyLoggerHook", x=1)]))
+    with pytest.warns(MMHooksTranslationWarning, match=r"log_config.hooks\[1\].type: 'MyLoggerHook' .* port it"):
+        out, _ = convert_mmcv_config(cfg)
+    assert out["custom_hooks"] == [{"type": "MyLoggerHook", "interval": 20, "x": 1, "priority": "VERY_LOW"}]
+    assert out["default_hooks"]["logger"] == {"type": "LoggerHook", "interval": 20}
+
+
+def test_migrate_reads_base_variable_references_through_the_config_loader(tmp_path: Path) -> None:
+    """mmpose 0.x's ``dataset_info={{_base_.dataset_info}}`` and mmocr 0.x's ``{{_base_.train_list}}``."""
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "coco.py").write_text(
+        "dataset_info = dict(dataset_name='coco', keypoint_info={0: dict(name='nose', id=0)})\n")
+    (tmp_path / "lists.py").write_text("train_list = [dict(type='OCRDataset', ann_file='a.txt')]\n")
+    (tmp_path / "main.py").write_text(
+        "_base_ = ['datasets/coco.py', './lists.py']\n"
+        "runner = dict(type='EpochBasedRunner', max_epochs=2)\n"
+        "data = dict(train=dict(dataset_info={{_base_.dataset_info}}, datasets={{_base_.train_list}}),\n"
+        "            root='{{fileDirname}}')\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text, _ = migrate_file(tmp_path / "main.py", tmp_path / "new.py")
+    from mmhooks.config import Config
+
+    new = Config.fromfile(tmp_path / "new.py").to_dict()
+    assert new["data"]["train"]["dataset_info"]["keypoint_info"] == {0: {"name": "nose", "id": 0}}
+    assert new["data"]["train"]["datasets"] == [{"type": "OCRDataset", "ann_file": "a.txt"}]
+    assert new["data"]["root"] == str(tmp_path)
+    assert new["train_cfg"] == {"by_epoch": True, "max_epochs": 2}
