@@ -145,6 +145,8 @@ class HookCallback(Callback):
     def _begin_run(self, stage: str) -> None:
         self._ran_before_run = True
         runner = self.runner
+        if stage == "fit" and isinstance(runner, LightningRunner):
+            runner.update_limits()  # what is known before the dataloaders exist (MMEngine knows it at before_run)
         # A bad visualizer or log processor config fails now, not at the first logged iteration.
         runner.visualizer
         runner.log_processor

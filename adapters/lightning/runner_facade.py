@@ -116,7 +116,7 @@ class LightningRunner(RunnerBase):
         if progress.by_epoch:
             progress.max_epochs = int(max_epochs or progress.max_epochs or trainer.max_epochs or 0)
             batches = trainer.num_training_batches
-            per_epoch = int(batches) if batches != float("inf") else 0
+            per_epoch = int(batches) if batches not in (float("inf"), None) else 0
             progress.max_iters = int(max_iters or progress.max_epochs * per_epoch)
         else:
             progress.max_epochs = 1

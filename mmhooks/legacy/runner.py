@@ -438,15 +438,10 @@ class BaseLegacyRunner(TrainingHooksMixin):
                                                                          *self.vis_backends]}
         if self.by_epoch:
             info["max_epochs"] = self._max_epochs
-        else:
-            info["max_iters"] = self._max_iters
+        info["max_iters"] = self._max_iters  # known before before_run, as MMCV's run() computes it first
         if has_val:
             info.update(val_interval=train_count, val_begin=1)
-        callback = HookCallback(list(self._hook_list), work_dir=self.work_dir, **info)
-        if self.by_epoch:
-            callback.runner.max_epochs = self._max_epochs
-        callback.runner.max_iters = self._max_iters
-        return callback
+        return HookCallback(list(self._hook_list), work_dir=self.work_dir, **info)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model_name}, work_dir={self.work_dir!r})"
