@@ -20,9 +20,11 @@ __all__ = [
     "batches_done_in_resumed_epoch",
     "batches_ready",
     "check_lightning_version",
+    "epoch_batches_done",
     "eval_loop_metrics",
     "install_val_policy",
     "is_last_train_batch",
+    "mark_epoch_finished",
     "run_validation_now",
 ]
 
@@ -80,6 +82,37 @@ def is_last_train_batch(trainer: pl.Trainer, batch_idx: int) -> bool:
     if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
         return True
     return batch_idx + 1 >= trainer.num_training_batches
+
+
+def epoch_batches_done(trainer: pl.Trainer) -> bool:
+    """True once the running training epoch has fetched its last batch (until the next epoch starts)."""
+    progress = trainer.fit_loop.epoch_loop.batch_progress
+    return bool(progress.is_last_batch) or progress.current.ready >= trainer.num_training_batches
+
+
+def mark_epoch_finished(checkpoint: dict[str, Any], epochs_done: int) -> bool:
+    """Rewrite the fit loop's state in ``checkpoint`` as saved at the start of epoch ``epochs_done``.
+
+    MMEngine saves an epoch's checkpoint in ``after_train_epoch`` (and its best
+    checkpoint after that epoch's validation), while Lightning still counts the
+    epoch as running; resuming from that state makes Lightning close the epoch
+    again and leaves its epoch counter one behind. MMEngine resumes such a file
+    at the next epoch, so its loop state is made that of the next epoch's start:
+    epoch progress ``epochs_done`` everywhere, this epoch's batch progress at 0
+    (the running totals are kept). Returns False when ``checkpoint`` has no
+    fit-loop state to rewrite.
+    """
+    fit_loop = checkpoint.get("loops", {}).get("fit_loop")
+    if not fit_loop or "epoch_progress" not in fit_loop or "epoch_loop.batch_progress" not in fit_loop:
+        return False
+    for tracker in fit_loop["epoch_progress"].values():
+        for field in tracker:
+            tracker[field] = epochs_done
+    batch_progress = fit_loop["epoch_loop.batch_progress"]
+    for field in batch_progress["current"]:
+        batch_progress["current"][field] = 0
+    batch_progress["is_last_batch"] = False
+    return True
 
 
 def eval_loop_metrics(trainer: pl.Trainer) -> dict[str, Any]:

@@ -407,5 +407,8 @@ class HookCallback(Callback):
         options = getattr(session, "pending_save", None) or dict(meta=None, save_optimizer=True,
                                                                  save_param_scheduler=True)
         add_mmengine_fields(self.runner, checkpoint, **options)
+        if trainer.state.fn == "fit" and not self._epoch_open and _internals.epoch_batches_done(trainer):
+            # Saved after the epoch's last batch and after_train_epoch: MMEngine resumes it at the next epoch.
+            _internals.mark_epoch_finished(checkpoint, trainer.current_epoch + 1)
         if trainer.is_global_zero:  # MMEngine's save_checkpoint is master-only
             self._call("before_save_checkpoint", checkpoint=checkpoint)

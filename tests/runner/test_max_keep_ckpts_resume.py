@@ -138,13 +138,7 @@ SCENARIOS = {
     "iters-keep-2-three-resumes": (False, [6, 12, 15, None], [2, 2, 2, 2]),
     "epochs-keep-2": (True, [3, None], [2, 2]),
     "epochs-keep-shrinks-3-to-1": (True, [5, None], [3, 1]),
-    "epochs-keep-2-three-resumes": pytest.param(
-        True, [2, 4, 5, None], [2, 2, 2, 2],
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "Lightning backend: after a resume from an end-of-epoch checkpoint, fit_loop.epoch_progress stays one "
-            "epoch behind (epoch_4.pth: ready=3, completed=3; straight run: ready=4), so the next resume restarts "
-            "runner.epoch one early and trains an extra epoch; not a CheckpointHook defect")),
-    ),
+    "epochs-keep-2-three-resumes": (True, [2, 4, 5, None], [2, 2, 2, 2]),
 }
 
 

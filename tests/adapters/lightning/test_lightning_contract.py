@@ -159,3 +159,27 @@ def test_an_untested_lightning_version_warns_once(monkeypatch):
     low, _ = _internals.TESTED_VERSIONS
     assert _internals.check_lightning_version(f"{low[0]}.{low[1]}.3") is True
     assert _internals.check_lightning_version(pl.__version__) is True  # the installed one is tested
+
+
+def test_a_checkpoint_from_the_last_batch_marked_finished_resumes_at_the_next_epoch(make_trainer, tmp_path):
+    path = str(tmp_path / "end_of_epoch.ckpt")
+    done_at_save = []
+
+    class SaveAtEpochEnd(pl.Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            if trainer.current_epoch == 0 and _internals.is_last_train_batch(trainer, batch_idx):
+                require(trainer, "fit_loop.epoch_loop.batch_progress.current.ready", "epoch_batches_done")
+                done_at_save.append(_internals.epoch_batches_done(trainer))
+                trainer.save_checkpoint(path)
+
+        def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+            assert "epoch_progress" in checkpoint["loops"]["fit_loop"], "update _internals.mark_epoch_finished"
+            assert _internals.mark_epoch_finished(checkpoint, trainer.current_epoch + 1)
+
+    make_trainer(max_epochs=1, callbacks=[SaveAtEpochEnd()]).fit(Tiny(), loader())
+    assert done_at_save == [True]
+    seen = []
+    probe = Probe(on_batch_end=lambda trainer, batch_idx: seen.append(
+        (trainer.current_epoch, batch_idx, _internals.batches_ready(trainer))))
+    make_trainer(max_epochs=2, callbacks=[probe]).fit(Tiny(), loader(), ckpt_path=path)
+    assert seen == [(1, 0, 5), (1, 1, 6), (1, 2, 7), (1, 3, 8)]  # the next epoch, from its first batch
