@@ -10,6 +10,7 @@ import argparse
 import logging
 import warnings
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -133,6 +134,9 @@ def _default_work_dir(cfg: Any, args: argparse.Namespace) -> None:
         cfg.work_dir = os.path.join("work_dirs", os.path.splitext(os.path.basename(args.config))[0])
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # URLs and model zoos (open-mmlab://...) are not local files
+
+
 def _check_before_run(cfg: Any, command: str) -> None:
     """Mistakes found from the config alone, reported before torch is imported and before any file is written.
 
@@ -144,7 +148,7 @@ def _check_before_run(cfg: Any, command: str) -> None:
     _warn_missing_scope_package(cfg)
     resume = cfg.get("resume")
     for key, path in (("load_from", cfg.get("load_from")), ("resume", resume if isinstance(resume, str) else None)):
-        if path is not None and not os.path.isfile(path):  # the runner's rule and message
+        if path is not None and not _URL.match(str(path)) and not os.path.isfile(path):  # the runner's rule
             raise ConfigError(key, path, "an existing checkpoint file",
                               "check the path (a relative path is relative to the current directory).")
     if command == "test":

@@ -19,6 +19,7 @@ import lightning.pytorch as pl
 from mmhooks.adapters.lightning import _internals
 from mmhooks.adapters.lightning.hook_callback import HookCallback
 from mmhooks.adapters.lightning.iteration_loader import IterationEpochs
+from mmhooks.adapters.lightning.loggers import lightning_loggers
 from mmhooks.adapters.lightning.model_module import MMModelModule
 from mmhooks.adapters.lightning.resume import skip_done_batches
 from mmhooks.adapters.lightning.session import TrainerSession
@@ -138,7 +139,13 @@ class LightningBackend(TrainerSession):  # type: ignore[misc, unused-ignore]  # 
         values["work_dir"] = runner.work_dir
         if values.get("optim_wrapper") is not None and not isinstance(values["optim_wrapper"], dict):
             values["optim_wrapper"] = runner.optim_wrapper
-        trainer = pl.Trainer(**build_trainer_kwargs(values, runner.context.schedule, self.callback))
+        kwargs = build_trainer_kwargs(values, runner.context.schedule, self.callback)
+        trackers = lightning_loggers(runner.visualizer)  # vis_backends that write through Lightning loggers
+        if trackers:
+            user = kwargs.get("logger")
+            given = [] if user in (None, False) else list(user) if isinstance(user, (list, tuple)) else [user]
+            kwargs["logger"] = [*given, *trackers]  # a user logger first: it sets trainer.log_dir
+        trainer = pl.Trainer(**kwargs)
         self.trainer = runner.trainer = trainer
         return trainer
 

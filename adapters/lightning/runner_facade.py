@@ -11,6 +11,7 @@ and the LightningModule when a hook asks (the model, the dataloaders, an
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import os.path as osp
 from typing import Any
@@ -105,6 +106,15 @@ class LightningRunner(RunnerBase):
                                                   and trainer.max_epochs in (-1, None))
         if trainer.is_global_zero:
             os.makedirs(self.log_dir, exist_ok=True)
+        if "logger" in self._services:  # built before the Trainer started: its file opens now
+            self.write_to_log_file(self.open_log_file())
+
+    def _build_logger(self) -> logging.Logger:
+        """Inside a running Trainer the log file opens with the logger (only a run that logs gets one)."""
+        logger = super()._build_logger()
+        if self.trainer is not None:
+            self.write_to_log_file(self.open_log_file(logger), logger)
+        return logger
 
     def update_limits(self) -> None:
         """``max_epochs``/``max_iters`` once the train dataloader exists (``on_train_start``)."""

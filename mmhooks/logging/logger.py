@@ -123,25 +123,37 @@ class MMLogger(logging.Logger, ManagerMixin):
         logging.Logger.__init__(self, logger_name)
         ManagerMixin.__init__(self, name)
         _install_forwarding()
-        level = _level_number(log_level)
+        level = self._handler_level = _level_number(log_level)
         rank = get_rank()
         console = logging.StreamHandler(stream=sys.stdout)
         console.setFormatter(MMFormatter(color=_stream_is_terminal(), datefmt="%m/%d %H:%M:%S"))
         console.setLevel(level if rank == 0 else logging.ERROR)
         console.addFilter(FilterDuplicateWarning(logger_name))
         self.handlers.append(console)
+        self._log_file: str | None = None
         if log_file is not None:
-            per_rank = (level <= _DEBUG_CHECK or distributed) and get_world_size() > 1
-            if per_rank:
-                log_file = _rank_file_name(log_file, rank)
-            if rank == 0 or per_rank:
-                os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
-                handler = _file_handler(log_file, file_mode, file_handler_cfg)
-                handler.setFormatter(MMFormatter(color=False, datefmt="%Y/%m/%d %H:%M:%S"))
-                handler.setLevel(level)
-                handler.addFilter(FilterDuplicateWarning(logger_name))
-                self.handlers.append(handler)
-        self._log_file = log_file
+            self.add_log_file(log_file, file_mode, distributed, file_handler_cfg)
+
+    def add_log_file(self, log_file: str, file_mode: str = "w", distributed: bool = False,
+                     file_handler_cfg: dict[str, Any] | None = None) -> str | None:
+        """Also write to ``log_file`` (rank zero, or every rank with its own file when ``distributed``).
+
+        Returns the file actually opened on this rank (``None`` where this rank writes none).
+        """
+        level, rank = self._handler_level, get_rank()
+        per_rank = (level <= _DEBUG_CHECK or distributed) and get_world_size() > 1
+        if per_rank:
+            log_file = _rank_file_name(log_file, rank)
+        if rank == 0 or per_rank:
+            os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
+            handler = _file_handler(log_file, file_mode, file_handler_cfg)
+            handler.setFormatter(MMFormatter(color=False, datefmt="%Y/%m/%d %H:%M:%S"))
+            handler.setLevel(level)
+            handler.addFilter(FilterDuplicateWarning(self.name))
+            self.handlers.append(handler)
+            self._log_file = log_file
+            return log_file
+        return None
 
     @property
     def log_file(self) -> str | None:

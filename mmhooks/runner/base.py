@@ -47,6 +47,7 @@ class RunnerBase:
         self._visualizer_cfg = visualizer
         self._log_processor_cfg = log_processor
         self._services: dict[str, Any] = {}
+        self._pending_log: Any = None  # lines logged before the log file exists (a MemoryHandler)
         # Names of this run's global instances; unique even when two runs share a timestamp and an id().
         self._instance_name = f"mmhooks-{uuid.uuid4().hex[:12]}"
         self._loops: dict[str, Any] = {}
@@ -306,14 +307,49 @@ class RunnerBase:
         return logger
 
     def _build_logger(self) -> logging.Logger:
+        """The run's MMLogger, current from now on; its file opens when the run starts (:meth:`open_log_file`).
+
+        Lines logged before (model and hook construction) are kept and written
+        to the file first, so the file holds what MMEngine's does.
+        """
+        from logging.handlers import MemoryHandler
+
         from mmhooks.logging.logger import MMLogger
 
-        log_file = osp.join(self.log_dir, f"{self.timestamp}.log") if self.rank == 0 else None
-        logger = MMLogger.get_instance(f"{self._instance_name}-{self.experiment_name}", log_file=log_file,
-                                       log_level=self.log_level)
+        logger = MMLogger.get_instance(f"{self._instance_name}-{self.experiment_name}", log_level=self.log_level)
         MMLogger._instance_dict.move_to_end(logger.instance_name)  # the current instance, for print_log('current')
+        pending = MemoryHandler(capacity=1 << 20, flushLevel=logging.CRITICAL + 1, flushOnClose=False)
+        pending.setLevel(logger.handlers[0].level if self.rank == 0 else logging.CRITICAL + 1)
+        logger.handlers.append(pending)
+        self._pending_log = pending
         interop.publish(logger=logger)
         return logger
+
+    def open_log_file(self, logger: logging.Logger | None = None) -> list[logging.LogRecord]:
+        """Start ``{log_dir}/{timestamp}.log`` (rank zero); return the lines logged before it existed.
+
+        The caller writes them with :meth:`write_to_log_file` where they belong in the file.
+        """
+        logger = logger or self.logger
+        pending = self._pending_log
+        if pending is None:
+            return []
+        self._pending_log = None
+        logger.handlers.remove(pending)
+        records = list(pending.buffer)
+        pending.buffer.clear()
+        add_log_file = getattr(logger, "add_log_file", None)
+        if callable(add_log_file):
+            add_log_file(osp.join(self.log_dir, f"{self.timestamp}.log"))
+        return records
+
+    def write_to_log_file(self, records: Sequence[logging.LogRecord], logger: logging.Logger | None = None) -> None:
+        """Write ``records`` to the log file only (the console showed them when they were logged)."""
+        handlers = [h for h in (logger or self.logger).handlers if isinstance(h, logging.FileHandler)]
+        for record in records:
+            for handler in handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)  # applies the handler's filters
 
     @property
     def message_hub(self) -> Any:
@@ -432,9 +468,9 @@ class RunnerBase:
     def load_checkpoint(self, filename: str, map_location: Any = "cpu", strict: bool = False,
                         revise_keys: Any = _DEFAULT_REVISE_KEYS) -> dict[str, Any]:
         """MMEngine's ``runner.load_checkpoint``: read, ``after_load_checkpoint``, then load the weights."""
-        from mmhooks.runner.checkpoint import load_checkpoint_file, load_checkpoint_to_model, unwrap_model
+        from mmhooks.runner.checkpoint import _load_checkpoint, load_checkpoint_to_model, unwrap_model
 
-        checkpoint: dict[str, Any] = load_checkpoint_file(filename, map_location=map_location)
+        checkpoint: dict[str, Any] = _load_checkpoint(filename, map_location=map_location)  # paths, URLs, zoos
         self.call_hook("after_load_checkpoint", checkpoint=checkpoint)  # before the weights, as in MMEngine
         load_checkpoint_to_model(unwrap_model(self.model), checkpoint, strict=strict, logger=self.logger,
                                  revise_keys=revise_keys, source=filename)

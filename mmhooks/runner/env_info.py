@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["collect_env", "log_run_start"]
@@ -75,8 +75,13 @@ def _version_of(module: str) -> str | None:
     return None
 
 
-def log_run_start(runner: Any, env_cfg: Mapping[str, Any] | None, randomness: Mapping[str, Any] | None) -> None:
-    """Log the environment summary, the runtime settings and the config, as MMEngine's Runner does."""
+def log_run_start(runner: Any, env_cfg: Mapping[str, Any] | None, randomness: Mapping[str, Any] | None,
+                  then: Callable[[], None] | None = None) -> None:
+    """Log the environment summary, the runtime settings and the config, as MMEngine's Runner does.
+
+    ``then`` runs after the config (MMEngine builds the model there) and before the
+    distributed-training line.
+    """
     runtime: OrderedDict[str, Any] = OrderedDict()
     runtime.update(env_cfg or {})
     runtime.update(randomness or {})
@@ -91,6 +96,8 @@ def log_run_start(runner: Any, env_cfg: Mapping[str, Any] | None, randomness: Ma
     cfg = runner.cfg
     if cfg is not None and len(cfg):
         runner.logger.info(f"Config:\n{cfg.pretty_text}")
+    if then is not None:
+        then()
     if not runner.distributed:
         runner.logger.info("Distributed training is not used, all SyncBatchNorm (SyncBN) layers in the model will "
                            "be automatically reverted to BatchNormXd layers if they are used.")

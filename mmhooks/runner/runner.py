@@ -124,7 +124,7 @@ class Runner(RunnerBase):
         arguments.pop("__class__", None)
         _check_groups(arguments)
         for key, path in (("load_from", load_from), ("resume", resume if isinstance(resume, str) else None)):
-            if path is not None and not osp.isfile(path):
+            if path is not None and _is_local_path(path) and not osp.isfile(path):
                 raise ConfigError(key, path, "an existing checkpoint file",
                                   "check the path (a relative path is relative to the current directory).")
         set_default_scope(default_scope)
@@ -145,7 +145,9 @@ class Runner(RunnerBase):
         objects.val_evaluator, objects.test_evaluator = val_evaluator, test_evaluator
         identity = context.identity
         identity.seed = set_random_seed(identity.seed, identity.deterministic)
-        # MMEngine's order: message hub and visualizer exist before the hooks (hooks look them up in __init__).
+        # MMEngine's order: logger, message hub and visualizer exist before the model and the hooks (hooks
+        # look them up in __init__); the log file opens when the run starts, with these lines in it.
+        self.logger
         self.message_hub
         self.visualizer
         objects.model = self._build_model(model, data_preprocessor)
@@ -262,7 +264,9 @@ class Runner(RunnerBase):
         from mmhooks.runner.env_info import log_run_start
 
         os.makedirs(self.log_dir, exist_ok=True)
-        log_run_start(self, self._cfg_values.get("env_cfg"), self._cfg_values.get("randomness"))
+        earlier = self.open_log_file()
+        log_run_start(self, self._cfg_values.get("env_cfg"), self._cfg_values.get("randomness"),
+                      then=lambda: self.write_to_log_file(earlier))
         self.logger.info(f"Hooks will be executed in the following order:\n{self._hooks.info()}")
         if self._cfg_given:
             self.visualizer.add_config(self.cfg)
@@ -297,6 +301,13 @@ class Runner(RunnerBase):
             raise ConfigError("test_dataloader", None, "a dataloader to test on",
                               "set test_dataloader, test_cfg and test_evaluator.")
         return cast("dict[str, Any]", self._ensure_backend().evaluate("test"))
+
+
+def _is_local_path(path: str) -> bool:
+    """Whether ``path`` is read from the local disk (not a URL or a model-zoo name such as ``open-mmlab://``)."""
+    from mmhooks.runner.checkpoint import CheckpointLoader, load_from_local
+
+    return CheckpointLoader._get_checkpoint_loader(str(path)) is load_from_local
 
 
 def _check_optim_configs(arguments: Mapping[str, Any]) -> None:

@@ -196,3 +196,38 @@ def test_a_rejected_config_leaves_work_dir_untouched(tmp_path):
     with pytest.raises(ConfigError):
         Runner(model=net(BaseModel), work_dir=str(work_dir), custom_hooks=[dict(type="NoSuchHook")])
     assert not work_dir.exists() or not any(work_dir.rglob("*"))
+
+
+def test_lines_logged_while_the_model_is_built_reach_the_log_file_as_in_mmengine(tmp_path):
+    """MMEngine's logger exists before its Runner builds the model: what the model logs is in the file."""
+    from mmengine.logging import print_log as mm_print_log
+
+    from mmhooks.evaluator import BaseMetric
+    from mmhooks.logging import print_log
+    from mmhooks.model import BaseModel
+    from mmhooks.runner import Runner
+
+    class Loud(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(4, 2)
+            print_log("mmhooks line while building", logger="current", level=logging.WARNING)
+            mm_print_log("mmengine line while building", logger="current", level=logging.WARNING)
+
+        def forward(self, inputs, targets=None, mode="tensor"):
+            out = self.layer(inputs)
+            return {"loss": F.mse_loss(out, targets)} if mode == "loss" else out
+
+    train, _ = loaders()
+    runner = Runner(model=dict(type=Loud), work_dir=str(tmp_path / "w"), train_dataloader=train,
+                    train_cfg=dict(by_epoch=True, max_epochs=1), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
+                    default_hooks=dict(logger=None), experiment_name=f"loud_{uuid.uuid4().hex}",
+                    trainer=dict(accelerator="cpu", enable_progress_bar=False))
+    assert not (tmp_path / "w").exists()  # nothing written before the run starts
+    runner.train()
+    with open(os.path.join(runner.log_dir, f"{runner.timestamp}.log")) as file:
+        text = file.read()
+    positions = [text.index(marker) for marker in ("Config:", "mmhooks line while building",
+                                                   "mmengine line while building", "Hooks will be executed")]
+    assert positions == sorted(positions)
+    assert text.count("mmhooks line while building") == 1
