@@ -244,7 +244,10 @@ def _train(args: argparse.Namespace) -> int:
     _import_custom_modules(cfg)
     from mmhooks.runner import Runner
 
-    Runner.from_cfg(cfg).train()
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    if runner.rank == 0:
+        print(f"Finished. {runner.summary()}".replace("\n", "\n  "))
     return 0
 
 

@@ -129,6 +129,16 @@ def test_train_with_work_dir_and_cfg_options_leaves_checkpoints(two_epochs) -> N
     assert load_checkpoint_file(work_dir / "epoch_2.pth")["meta"]["epoch"] == 2
 
 
+@pytest.mark.slow
+def test_train_ends_by_saying_where_everything_went(two_epochs) -> None:
+    result, work_dir = two_epochs
+    tail = result.stdout[result.stdout.index("Finished."):]
+    assert f"work_dir: {work_dir}" in tail
+    assert f"last checkpoint: {work_dir / 'epoch_2.pth'}" in tail
+    log_lines = [line for line in tail.splitlines() if "log: " in line]
+    assert len(log_lines) == 1 and os.path.isfile(log_lines[0].split("log: ", 1)[1])
+
+
 @pytest.fixture(scope="module")
 def resumed(project: Path, two_epochs) -> dict[str, tuple[subprocess.CompletedProcess[str], Path]]:
     """``--resume`` (from last_checkpoint) to epoch 3, and ``--resume epoch_1.pth`` to epoch 2 in a new work_dir."""

@@ -86,7 +86,6 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
         runner.agree_on_identity()
         runner.sync_seed(runner.backend.broadcast)
         os.environ["PL_GLOBAL_SEED"] = str(runner.seed)  # Lightning seeds its worker processes from it
-        runner.start_run_files()
         if stage == "fit":
             runner.build_train_objects()
             if not runner.by_epoch and hasattr(runner.train_dataloader, "__len__"):
@@ -97,6 +96,11 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
             runner.build_eval_objects("val" if stage == "validate" else "test")
         self.mm_val_evaluator = runner.val_evaluator
         self.mm_test_evaluator = runner.test_evaluator
+        runner.start_run_files()  # after building: a run that cannot build its objects writes nothing
+
+    def on_train_start(self) -> None:
+        super().on_train_start()
+        self._runner.log_resumed()  # the callback has restored the counters by now
 
     def train_dataloader(self) -> Any:
         runner = self._runner
@@ -156,6 +160,8 @@ class LightningBackend(TrainerSession):  # type: ignore[misc, unused-ignore]  # 
         if ckpt_path is not None:
             _check_resumable(ckpt_path)
             runner.context.resumed_from = ckpt_path
+            if runner.context.resume is True and not runner.load_from:
+                runner.logger.info(f"Auto resumed from the latest checkpoint {ckpt_path}.")
         trainer.fit(RunnerModule(runner), ckpt_path=ckpt_path)
         return runner.model
 

@@ -138,6 +138,7 @@ class Runner(RunnerBase):
         self.trainer: Any = None
         self._backend_choice = backend
         self._run_files_written = False
+        self._records_at_construction = 0
         objects = context.objects
         objects.optim_wrapper = optim_wrapper
         objects.train_dataloader, objects.val_dataloader = train_dataloader, val_dataloader
@@ -257,7 +258,13 @@ class Runner(RunnerBase):
             identity.seed = set_random_seed(seed, identity.deterministic)
 
     def start_run_files(self) -> None:
-        """What MMEngine writes when its Runner starts (rank zero, once): log start, hook order, config dump."""
+        """What MMEngine writes when its Runner starts (rank zero, once): log start, hook order, config dump.
+
+        Backends call it once the run's objects are built, so a run that fails
+        to build them leaves ``work_dir`` as it found it. Lines logged while the
+        Runner was built go after the config, those logged while the backend
+        built the run's objects after the hook order, as in MMEngine's log.
+        """
         if self._run_files_written or self.rank != 0:
             return
         self._run_files_written = True
@@ -265,16 +272,53 @@ class Runner(RunnerBase):
 
         os.makedirs(self.log_dir, exist_ok=True)
         earlier = self.open_log_file()
+        built, starting = earlier[: self._records_at_construction], earlier[self._records_at_construction:]
         log_run_start(self, self._cfg_values.get("env_cfg"), self._cfg_values.get("randomness"),
-                      then=lambda: self.write_to_log_file(earlier))
+                      then=lambda: self.write_to_log_file(built))
         self.logger.info(f"Hooks will be executed in the following order:\n{self._hooks.info()}")
+        self.write_to_log_file(starting)
         if self._cfg_given:
             self.visualizer.add_config(self.cfg)
         self.dump_config()
 
+    def log_resumed(self) -> None:
+        """MMEngine's lines after a resume (the backend calls it once counters are restored)."""
+        path = self.context.resumed_from
+        if path is None:
+            return
+        self.logger.info(f"Load checkpoint from {path}")
+        self.logger.info(f"resumed epoch: {self.epoch}, iter: {self.iter}")
+        self.logger.info(f"Resumed from {path} (epoch {self.epoch}, iter {self.iter})")
+
+    def summary(self) -> str:
+        """Where the run's files went: work_dir, best and last checkpoints, the log, TensorBoard."""
+        from mmhooks.runner.checkpoint import find_latest_checkpoint
+
+        hub, lines = self.message_hub, [f"work_dir: {self.work_dir}"]
+        for key in sorted(hub.runtime_info):
+            if key.startswith("best_ckpt"):
+                suffix = key[len("best_ckpt"):]
+                score = hub.runtime_info.get(f"best_score{suffix}")
+                lines.append(f"best checkpoint{suffix.replace('_', ' ')}: {hub.runtime_info[key]} (score {score})")
+        last = find_latest_checkpoint(self.work_dir) if osp.isdir(self.work_dir) else None
+        if last:
+            lines.append(f"last checkpoint: {last}")
+        log_file = getattr(self.logger, "log_file", None)
+        if log_file:
+            lines.append(f"log: {log_file}")
+        vis_data = osp.join(self.log_dir, "vis_data")
+        if osp.isfile(osp.join(vis_data, "scalars.json")):
+            lines.append(f"scalars: {osp.join(vis_data, 'scalars.json')}")
+        if any(type(b).__name__.endswith("TensorboardVisBackend") for b in getattr(self.visualizer, "_vis_backends",
+                                                                                 {}).values()):
+            lines.append(f"TensorBoard: tensorboard --logdir {vis_data}")
+        return "\n".join(lines)
+
     def _ensure_backend(self) -> Any:
         if self.backend is None:
             self.backend = build_backend(self._backend_choice, self)
+        pending = self._pending_log
+        self._records_at_construction = len(pending.buffer) if pending is not None else 0
         return self.backend
 
     def train(self) -> nn.Module:

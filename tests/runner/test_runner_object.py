@@ -64,9 +64,10 @@ def loaders():
 def build(runner_cls, base_model, base_metric, work_dir, **extra):
     train, val = loaders()
     extra.setdefault("log_level", "WARNING")
+    extra.setdefault("train_cfg", dict(by_epoch=True, max_epochs=2))
     return runner_cls(model=net(base_model), work_dir=str(work_dir), train_dataloader=train, val_dataloader=val,
                       val_evaluator=[metric(base_metric)], val_cfg=dict(),
-                      train_cfg=dict(by_epoch=True, max_epochs=2), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
+                      optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
                       default_hooks=dict(logger=None),
                       experiment_name=f"object_{uuid.uuid4().hex}", **extra)
 
@@ -231,3 +232,37 @@ def test_lines_logged_while_the_model_is_built_reach_the_log_file_as_in_mmengine
                                                    "mmengine line while building", "Hooks will be executed")]
     assert positions == sorted(positions)
     assert text.count("mmhooks line while building") == 1
+
+
+def test_a_dataloader_that_cannot_be_built_leaves_work_dir_untouched(tmp_path):
+    from mmhooks.errors import ConfigError
+    from mmhooks.model import BaseModel
+    from mmhooks.runner import Runner
+
+    work_dir = tmp_path / "work"
+    runner = Runner(model=net(BaseModel), work_dir=str(work_dir),
+                    train_dataloader=dict(batch_size=2, dataset=dict(type="NoSuchDataset")),
+                    train_cfg=dict(by_epoch=True, max_epochs=1), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
+                    trainer=dict(accelerator="cpu", enable_progress_bar=False))
+    with pytest.raises(ConfigError, match="NoSuchDataset"):
+        runner.train()
+    assert not work_dir.exists() or not any(work_dir.rglob("*"))
+
+
+def test_resume_logs_mmengines_lines_and_where_it_resumed_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # MMEngine 0.10's resume on torch >= 2.6
+    ours, theirs = both(tmp_path, log_level="INFO")
+    ours.train()
+    theirs.train()
+    again_ours, again_theirs = both(tmp_path, log_level="INFO", resume=True,
+                                    train_cfg=dict(by_epoch=True, max_epochs=3))
+
+    def log_of(runner):
+        runner.train()
+        with open(os.path.join(runner.log_dir, f"{runner.timestamp}.log")) as file:
+            return file.read()
+
+    ours_text, theirs_text = log_of(again_ours), log_of(again_theirs)
+    for line in ("Auto resumed from the latest checkpoint", "resumed epoch: 2, iter: 6"):
+        assert line in theirs_text and line in ours_text, line
+    assert f"Resumed from {os.path.join(again_ours.work_dir, 'epoch_2.pth')} (epoch 2, iter 6)" in ours_text
