@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from mmhooks.dataset.collate import pseudo_collate
 from mmhooks.dataset.worker_init import worker_init_fn as default_worker_init_fn
-from mmhooks.errors import ConfigError, closest, join_path, warn_once
+from mmhooks.errors import ConfigError, check_keys, closest, join_path, warn_once
 from mmhooks.registry import DATA_SAMPLERS, DATASETS, FUNCTIONS
 
 __all__ = ["SlicedDataset", "build_dataloader"]
@@ -152,12 +152,8 @@ def _worker_init(cfg: dict[str, Any], seed: int | None, rank: int, path: str) ->
 
 
 def _check_loader_keys(cfg: Mapping[str, Any], sampler: Any, path: str) -> None:
-    for key, value in cfg.items():
-        if key not in _LOADER_KEYS:
-            accepted = sorted({*_LOADER_KEYS, *_OWN_KEYS})
-            near = closest(key, accepted)
-            fix = f"rename it to {near!r}." if near else "delete it."
-            raise ConfigError(key, value, f"a dataloader key ({', '.join(accepted)})", fix, path)
+    unknown = {key: value for key, value in cfg.items() if key not in _LOADER_KEYS}  # own keys were taken out
+    check_keys(path, unknown, {*_LOADER_KEYS, *_OWN_KEYS}, "a dataloader key")
     if sampler is not None and "shuffle" in cfg:
         raise ConfigError("shuffle", cfg["shuffle"], "no shuffle key when a sampler is set",
                           "delete it and set sampler=dict(type='DefaultSampler', shuffle=...).", path)
