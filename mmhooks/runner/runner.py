@@ -246,8 +246,15 @@ class Runner(RunnerBase):
         model = self.model
         model = getattr(model, "module", model)
         init_weights = getattr(model, "init_weights", None)
-        if callable(init_weights):
-            init_weights()
+        if not callable(init_weights):
+            return
+        init_weights()
+        if self.world_size > 1:  # every rank starts from rank zero's weights, as MMEngine broadcasts them
+            import torch.distributed as dist
+
+            if dist.is_available() and dist.is_initialized():
+                for tensor in model.state_dict().values():
+                    dist.broadcast(tensor, src=0)
 
     # ---------------------------------------------------------------- running
     def sync_seed(self, broadcast: Any) -> None:
