@@ -96,7 +96,7 @@ def files_under(path) -> list[str]:
     return sorted(os.path.join(d, f) for d, _, names in os.walk(path) for f in names)
 
 
-def test_readme_snippet_with_lightnings_callbacks_and_tensorboard(tmp_path, monkeypatch):
+def test_logger_hook_alone_with_lightnings_callbacks_and_tensorboard(tmp_path, monkeypatch):
     root, cwd = tmp_path / "root", tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -239,3 +239,61 @@ def test_a_value_logged_on_step_and_epoch_appears_once_under_its_name(tmp_path, 
     make_trainer(max_epochs=1, callbacks=[callback]).fit(StepAndEpoch(), DataLoader(data(), batch_size=4))
     tags = json_scalars(callback.runner.log_dir)
     assert "train_mae" in tags and not {"train_mae_step", "train_mae_epoch"} & set(tags)
+
+
+class Classifier(pl.LightningModule):
+    """README's "your LightningModule": returns its loss, logs train_acc, val_loss and val_acc."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.layer = nn.Linear(4, 2)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self.layer(x)
+        self.log("train_acc", (logits.argmax(1) == y).float().mean())
+        return F.cross_entropy(logits, y)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self.layer(x)
+        self.log("val_loss", F.cross_entropy(logits, y))
+        self.log("val_acc", (logits.argmax(1) == y).float().mean())
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9)
+
+
+def readme_snippet() -> str:
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "README.md")).read()
+    block = text.split("<!-- test:lightning-snippet -->", 1)[1].split("<!-- /test:lightning-snippet -->", 1)[0]
+    return block.strip().removeprefix("```python").removesuffix("```")
+
+
+def test_readme_snippet_pasted_into_a_project_prints_full_lines(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the snippet sets no default_root_dir: the current directory is the root
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(48, 4, generator=g)
+    labelled = TensorDataset(x, (x.sum(1) > 0).long())
+    namespace = dict(my_lightning_module=Classifier(), train_loader=DataLoader(TensorDataset(*labelled[:40]),
+                                                                               batch_size=4),
+                     val_loader=DataLoader(TensorDataset(*labelled[40:]), batch_size=4))
+    exec(compile(readme_snippet(), "README.md", "exec"), namespace)
+
+    runner = namespace["hook_callback"].runner
+    version = os.path.join(str(tmp_path), "lightning_logs", "version_0")
+    assert runner.work_dir == version
+    lines = lines_of(runner.log_dir)
+    train = [line for line in lines if line.startswith("Epoch(train)")]
+    val = [line for line in lines if line.startswith("Epoch(val)") and "val_acc" in line]
+    assert len(train) == 6 and len(val) == 3
+    assert all(re.search(r"\] {2}lr: \S+  eta: \S+  time: \S+  data_time: \S+  momentum: 0\.9000  loss: \S+  "
+                         r"train_acc: \S+$", line) for line in train), train
+    assert all(re.search(r"\] {4}val_loss: \S+  val_acc: \S+  data_time: \S+  time: \S+$", line) for line in val), val
+    files = set(os.listdir(version))
+    assert {"epoch_1.pth", "epoch_2.pth", "epoch_3.pth", "last_checkpoint", "checkpoints", runner.timestamp} <= files
+    assert any(re.fullmatch(r"best_val_loss_epoch_[123]\.pth", name) for name in files)
+    assert set(os.listdir(str(tmp_path))) == {"lightning_logs"}
+    runs = tensorboard_runs(version)
+    assert set(runs) == {"", os.path.join(runner.timestamp, "vis_data")}
