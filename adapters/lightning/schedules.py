@@ -50,8 +50,11 @@ def build_trainer_schedulers(cfg: Any, runner: Any, keep_values: bool = False) -
     else:
         epoch_length = len(loader) if hasattr(loader, "__len__") else None
     saved = [_hyper_parameters(groups) for groups in _optimizer_groups(optim_wrapper)] if keep_values else None
+    wrappers = getattr(optim_wrapper, "optim_wrappers", None)
+    # Several optimizers: the builder takes a mapping of name -> wrapper (MMEngine's OptimWrapperDict.items()).
+    target = dict(wrappers) if isinstance(wrappers, Mapping) else optim_wrapper
     schedulers = build_param_schedulers(
-        cfg, optim_wrapper, epoch_length=epoch_length,
+        cfg, target, epoch_length=epoch_length,
         max_epochs=progress.max_epochs if progress.by_epoch else None,
         max_iters=progress.max_iters or None, path=PATH,
     )

@@ -180,3 +180,39 @@ def test_a_lightning_lr_scheduler_with_an_mmengine_momentum_schedule_is_allowed(
 def test_a_bad_param_scheduler_config_fails_at_construction():
     with pytest.raises(ConfigError, match=r"^HookCallback\.param_scheduler\[0\]\.milestones"):
         HookCallback([], param_scheduler=[dict(type="MultiStepLR", milestones=3)])
+
+
+class TwoOptimizers(pl.LightningModule):
+    """Manual optimization with two optimizers (a GAN's shape): schedules keyed by MMEngine's names."""
+
+    def __init__(self):
+        super().__init__()
+        self.automatic_optimization = False
+        self.first, self.second = nn.Linear(4, 1), nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        for optimizer, net in zip(self.optimizers(), (self.first, self.second)):
+            loss = F.mse_loss(net(x), y)
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            optimizer.step()
+
+    def configure_optimizers(self):
+        return [torch.optim.SGD(self.first.parameters(), lr=0.1, momentum=0.9),
+                torch.optim.Adam(self.second.parameters(), lr=0.01)]
+
+
+def test_schedules_keyed_by_optimizer_name_with_several_optimizers(make_trainer):
+    got: list = []
+
+    class Both(Hook):
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            got.append(tuple(lrs[0] for lrs in runner.optim_wrapper.get_lr().values()))
+
+    callback = HookCallback([Both()], param_scheduler=dict(
+        optimizer0=[dict(type="StepLR", step_size=1, gamma=0.5, by_epoch=True)], optimizer1=[]))
+    make_trainer(max_epochs=2, callbacks=[callback]).fit(TwoOptimizers(), DataLoader(data(8), batch_size=4))
+    assert sorted(callback.runner.param_schedulers) == ["optimizer0", "optimizer1"]
+    assert [first for first, _ in got] == pytest.approx([0.1, 0.1, 0.05, 0.05])
+    assert [second for _, second in got] == pytest.approx([0.01] * 4)
