@@ -9,7 +9,8 @@ backend under another version warns once.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import lightning
@@ -26,6 +27,7 @@ __all__ = [
     "is_last_train_batch",
     "mark_epoch_finished",
     "run_validation_now",
+    "train_step_metrics",
 ]
 
 TESTED_VERSIONS = ((2, 5), (2, 7))  # [lowest tested minor, first untested minor)
@@ -125,6 +127,30 @@ def eval_loop_metrics(trainer: pl.Trainer) -> dict[str, Any]:
     if trainer._results is None:
         return {}
     return dict(connector.metrics["callback"])
+
+
+_NO_METRICS: Mapping[str, Any] = MappingProxyType({})
+
+
+def train_step_metrics(trainer: pl.Trainer) -> Mapping[str, Any]:
+    """Values logged with ``self.log(..., on_step=True)`` in the running training step, by their logged name.
+
+    Valid inside ``on_train_batch_end``. Unlike ``trainer.callback_metrics``
+    it holds neither the last validation's values nor the ``*_step`` copies.
+    A value logged in an earlier step of the epoch and not since is still
+    there, as Lightning's loggers see it. Nothing is allocated when nothing
+    was logged.
+    """
+    results = trainer._results
+    if not results:
+        return _NO_METRICS
+    found: dict[str, Any] = {}
+    for _, result_metric in results.valid_items():
+        if result_metric.meta.on_step:
+            value = results._get_cache(result_metric, True)
+            if value is not None:
+                found[result_metric.meta.name] = value
+    return found
 
 
 def install_val_policy(trainer: pl.Trainer, should_validate: Callable[[], bool]) -> None:

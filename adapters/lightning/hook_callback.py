@@ -17,7 +17,7 @@ Where Lightning's order differs from MMEngine's, MMEngine wins:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
@@ -25,7 +25,10 @@ from lightning.pytorch.callbacks import Callback
 
 from mmhooks.adapters.lightning import _internals
 from mmhooks.adapters.lightning.checkpoint_io import add_mmengine_fields
+from mmhooks.adapters.lightning.logged_values import complete_logging, has_hook
 from mmhooks.adapters.lightning.runner_facade import LightningRunner
+from mmhooks.adapters.lightning.schedules import build_trainer_schedulers, check_not_compounded
+from mmhooks.errors import ConfigError
 from mmhooks.runner.base import RunnerBase
 from mmhooks.runner.hook_list import HookList
 
@@ -45,16 +48,34 @@ class HookCallback(Callback):
 
     Args:
         hooks: Hooks or ``dict(type=..., priority=...)`` configs, run in MMEngine
-            priority order (equal priorities keep the given order). Exactly these
-            run: no default hooks are added.
-        work_dir: Where checkpoints and logs go; defaults to the Trainer's
-            ``default_root_dir``.
+            priority order (equal priorities keep the given order). From a
+            LightningCLI YAML: ``{type: EMAHook, momentum: 0.001}`` or
+            ``{class_path: mmhooks.hooks.EMAHook, init_args: {...}}``.
+        work_dir: Where checkpoints and the run's ``{timestamp}/`` folder go; by
+            default the first logger's ``log_dir`` (``trainer.log_dir``), or the
+            Trainer's ``default_root_dir`` without a logger.
         cfg: The config shown in logs and saved in checkpoints.
+        param_scheduler: MMEngine's ``param_scheduler`` config, built when training
+            starts against the Trainer's optimizer(s) with its epoch length, and
+            stepped by a ``ParamSchedulerHook`` (added if ``hooks`` has none).
+        complete_logs: With a ``LoggerHook`` among the hooks, add what it needs to
+            print MMEngine's full lines in a Lightning Trainer (see
+            :mod:`~mmhooks.adapters.lightning.logged_values`): ``RuntimeInfoHook`` and
+            ``IterTimerHook`` if missing, and the values logged with ``self.log``.
+            ``False`` runs exactly ``hooks``.
+        visualizer: A visualizer config (MMEngine's default: ``LocalVisBackend``;
+            a ``TensorboardVisBackend`` is added when the Trainer logs to TensorBoard).
+        log_processor: A ``LogProcessor`` config.
         runner: A :class:`~mmhooks.runner.Runner` (or other ``RunnerBase``) whose hooks and state
             this callback drives; then ``hooks`` and the other arguments are not given. Without
             it the callback makes a :class:`~mmhooks.adapters.lightning.runner_facade.LightningRunner`.
         runner_info: Further runner attributes (see
             :data:`~mmhooks.adapters.lightning.runner_facade.RUNNER_INFO_KEYS`).
+
+    Raises:
+        ConfigError: for a bad hook or ``param_scheduler`` config (before anything is
+            written), and when training starts with MMEngine schedulers and a Lightning
+            LR scheduler on the same parameter.
 
     State:
         ``hooks``: each hook's own ``state_dict()`` where it has one. MMEngine's
@@ -65,14 +86,27 @@ class HookCallback(Callback):
         >>> callback = HookCallback([Hook(), dict(type="EMAHook", priority="HIGH")])
         >>> [type(h).__name__ for h in callback.hooks]
         ['EMAHook', 'Hook']
+        >>> [type(h).__name__ for h in HookCallback([dict(type="LoggerHook")]).hooks]
+        ['LightningRuntimeInfoHook', 'LoggedMetricsHook', 'IterTimerHook', 'LoggerHook']
     """
 
     def __init__(
-        self, hooks: Iterable[Any] = (), work_dir: str | None = None, cfg: Any = None, runner: RunnerBase | None = None,
+        self,
+        hooks: Sequence[Any] = (),
+        work_dir: str | None = None,
+        cfg: Any = None,
+        param_scheduler: dict[str, Any] | list[dict[str, Any]] | None = None,
+        complete_logs: bool = True,
+        visualizer: dict[str, Any] | None = None,
+        log_processor: dict[str, Any] | None = None,
+        runner: RunnerBase | None = None,
         **runner_info: Any,
     ) -> None:
+        self._param_scheduler = param_scheduler
         if runner is not None:
-            if list(hooks) or work_dir is not None or cfg is not None or runner_info:
+            given = (list(hooks) or work_dir is not None or cfg is not None or param_scheduler is not None
+                     or visualizer is not None or log_processor is not None or runner_info)
+            if given:
                 raise TypeError("HookCallback(runner=...): the runner brings its hooks, work_dir and config; "
                                 "pass only runner.")
             self.runner: RunnerBase = runner
@@ -84,9 +118,17 @@ class HookCallback(Callback):
             self._stop_at_max_iters = has_schedule and not runner.context.progress.by_epoch
         else:
             self._hooks = HookList(hooks, path="hooks")
+            if param_scheduler is not None:
+                self._add_param_scheduler(param_scheduler, runner_info)
+            if complete_logs:
+                complete_logging(self._hooks)
             self._mmengine_val_schedule = any(k in runner_info for k in ("val_interval", "val_begin",
                                                                          "train_schedule"))
             self._stop_at_max_iters = runner_info.get("max_iters") is not None
+            if visualizer is not None:
+                runner_info["visualizer"] = visualizer
+            if log_processor is not None:
+                runner_info["log_processor"] = log_processor
             self.runner = LightningRunner(self._hooks, work_dir=work_dir, cfg=cfg, **runner_info)
         self._stage: str | None = None
         self._ran_before_run = False
@@ -97,6 +139,20 @@ class HookCallback(Callback):
         self._resumed_loop: dict[str, Any] | None = None
         self._state_key_types: tuple[type, ...] | None = None
         self._state_key = ""
+
+    def _add_param_scheduler(self, param_scheduler: Any, runner_info: Mapping[str, Any]) -> None:
+        """Check the config now (nothing is written yet) and make sure a ParamSchedulerHook steps it."""
+        from mmhooks.optim import check_param_scheduler_cfgs
+
+        if runner_info.get("param_schedulers") is not None:
+            raise ConfigError("param_scheduler", param_scheduler, "either param_scheduler (configs) or "
+                              "param_schedulers (built schedulers), not both",
+                              "keep one of the two.", "HookCallback")
+        check_param_scheduler_cfgs(param_scheduler, path="HookCallback.param_scheduler")
+        if not has_hook(self._hooks, "ParamSchedulerHook"):
+            from mmhooks.hooks import ParamSchedulerHook
+
+            self._hooks.register(ParamSchedulerHook())
 
     @property
     def progress(self) -> Any:
@@ -244,9 +300,13 @@ class HookCallback(Callback):
         progress.iter = _internals.batches_ready(trainer)
         if self._mmengine_val_schedule:
             _internals.install_val_policy(trainer, self._validation_due)
+        if self._param_scheduler is not None:
+            runner.param_schedulers = build_trainer_schedulers(
+                self._param_scheduler, runner, keep_values=self._pending_scheduler_state is not None)
         self._load_pending_scheduler_state()
         self._call("before_train")
         self._load_pending_scheduler_state()  # schedulers a hook built in before_train
+        check_not_compounded(runner.param_schedulers, trainer.lr_scheduler_configs)
         if not progress.by_epoch:
             self._call("before_train_epoch")
         resumed, self._resumed_loop = self._resumed_loop, None

@@ -25,7 +25,7 @@ from mmhooks.runner.base import RunnerBase
 from mmhooks.runner.context import RunContext, RunIdentity, new_timestamp
 from mmhooks.runner.hook_list import HookList
 
-__all__ = ["RUNNER_INFO_KEYS", "LightningRunner"]
+__all__ = ["RUNNER_INFO_KEYS", "LightningRunner", "run_root"]
 
 # Runner attributes a HookCallback accepts as keyword arguments.
 RUNNER_INFO_KEYS = (
@@ -49,7 +49,7 @@ class LightningRunner(RunnerBase):
 
     Args:
         hooks: The hooks, in priority order.
-        work_dir: Where checkpoints and logs go; defaults to the Trainer's ``default_root_dir``.
+        work_dir: Where checkpoints and logs go; defaults to :func:`run_root` (the Trainer's tree).
         cfg: The config (a dict or :class:`mmhooks.config.Config`) shown in logs and saved in checkpoints.
         by_epoch: Epoch-based (MMEngine's EpochBasedTrainLoop) or iteration-based counting; ``None``
             infers it from the Trainer (``max_steps`` without ``max_epochs`` means iteration-based).
@@ -93,13 +93,16 @@ class LightningRunner(RunnerBase):
 
     # ------------------------------------------------------------------ binding
     def bind(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Attach to a Trainer at ``setup``: paths agree across ranks (rank zero's), rank zero creates them."""
+        """Attach to a Trainer at ``setup``: paths agree across ranks (rank zero's), rank zero creates them.
+
+        Without a ``work_dir`` the run goes inside the Trainer's own tree (:func:`run_root`).
+        """
         self.trainer = trainer
         self.backend.trainer = trainer
         self.pl_module = pl_module
         identity = self.context.identity
         if not identity.work_dir:
-            identity.work_dir = osp.abspath(trainer.default_root_dir)
+            identity.work_dir = run_root(trainer)
         self.agree_on_identity()
         if self._by_epoch_given is None and self.context.schedule is None:
             self.context.progress.by_epoch = not (trainer.max_steps not in (-1, None)
@@ -208,6 +211,18 @@ class LightningRunner(RunnerBase):
             return True
         # LoggerHook/LogProcessor test runner._train_loop to know whether training is configured.
         return self.trainer is None or self.trainer.state.fn in ("fit", None)
+
+
+def run_root(trainer: pl.Trainer) -> str:
+    """Where a run without ``work_dir`` puts its files: one run, one tree with Lightning's.
+
+    The first logger's ``log_dir`` (``lightning_logs/version_N`` of a
+    TensorBoardLogger or CSVLogger; ``save_dir`` of other loggers), else the
+    Trainer's ``default_root_dir`` (``trainer.log_dir``, called on every rank:
+    it broadcasts rank zero's).
+    """
+    log_dir = trainer.log_dir
+    return osp.abspath(log_dir if log_dir else trainer.default_root_dir)
 
 
 def _as_config(cfg: Any) -> Any:

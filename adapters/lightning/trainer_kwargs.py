@@ -217,4 +217,6 @@ def _hook_callback(original: Any, cfg: Mapping[str, Any], schedule: TrainSchedul
             info["max_epochs"] = schedule.max_epochs
         else:
             info["max_iters"] = schedule.max_iters
-    return HookCallback(hooks, work_dir=cfg.get("work_dir"), cfg=original, by_epoch=by_epoch, **info)
+    # The config's default_hooks decide what is logged, as under MMEngine (no hooks added).
+    return HookCallback(hooks, work_dir=cfg.get("work_dir"), cfg=original, complete_logs=False, by_epoch=by_epoch,
+                        **info)

@@ -183,3 +183,33 @@ def test_a_checkpoint_from_the_last_batch_marked_finished_resumes_at_the_next_ep
         (trainer.current_epoch, batch_idx, _internals.batches_ready(trainer))))
     make_trainer(max_epochs=2, callbacks=[probe]).fit(Tiny(), loader(), ckpt_path=path)
     assert seen == [(1, 0, 5), (1, 1, 6), (1, 2, 7), (1, 3, 8)]  # the next epoch, from its first batch
+
+
+class LogsInTraining(Tiny):
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        self.log("step_value", float(batch_idx))
+        self.log("both", float(batch_idx) * 2, on_step=True, on_epoch=True)
+        self.log("epoch_only", 1.0, on_step=False, on_epoch=True)
+        return super().training_step(batch, batch_idx)
+
+
+def test_train_step_metrics_are_this_steps_values_by_logged_name(make_trainer):
+    found = []
+
+    def on_batch_end(trainer, batch_idx):
+        results = require(trainer, "_results", "train_step_metrics")
+        require(results, "valid_items", "train_step_metrics")
+        require(results, "_get_cache", "train_step_metrics")
+        found.append({name: float(value) for name, value in _internals.train_step_metrics(trainer).items()})
+
+    trainer = make_trainer(max_epochs=1, callbacks=[Probe(on_batch_end=on_batch_end)])
+    trainer.fit(LogsInTraining(), loader())
+    assert found == [{"step_value": i, "both": 2.0 * i} for i in range(4)]
+
+
+def test_train_step_metrics_allocate_nothing_when_nothing_is_logged(make_trainer):
+    found = []
+    trainer = make_trainer(max_epochs=1, callbacks=[Probe(on_batch_end=lambda t, i: found.append(
+        _internals.train_step_metrics(t)))])
+    trainer.fit(Tiny(), loader())
+    assert len(found) == 4 and all(metrics is found[0] for metrics in found) and not found[0]

@@ -364,11 +364,15 @@ def test_trainer_with_the_returned_loggers_gets_hooks_and_lightning_scalars(tmp_
     from_json = _json_scalars(vis_data / "scalars.json")  # LocalVisBackend: MMEngine's file
     events = _events(vis_data)
     assert [s for s, _ in events["loss"]] == from_json["loss"] == [1, 2, 3]
-    # Lightning adds its own 0-based "epoch" at its global step whenever the module calls self.log
-    shared = {tag: [s for s, _ in points] for tag, points in events.items() if tag in from_json and tag != "epoch"}
-    assert shared == {tag: steps for tag, steps in from_json.items() if tag != "epoch"}
+    # Lightning adds its own 0-based "epoch" at its global step whenever the module calls self.log; that tag and
+    # what the module logs (lightning_loss, also in MMEngine's lines and scalars.json) are Lightning's in this file
+    lightnings = {"epoch", "lightning_loss"}
+    shared = {tag: [s for s, _ in points] for tag, points in events.items() if tag in from_json and tag not in lightnings}
+    assert shared == {tag: steps for tag, steps in from_json.items() if tag not in lightnings}
     assert set(from_json) <= set(events)
     assert "lightning_loss" in events  # the LightningModule's self.log lands in the same run
+    assert [s for s, _ in events["lightning_loss"]] == [0, 1, 2]  # written by Lightning only, at its steps
+    assert [v for _, v in events["epoch"]] == [0, 0, 0]  # Lightning's epoch: no MMEngine 1-based epoch among it
     with open(vis_data / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [int(row["step"]) for row in rows if row.get("lr")] == from_json["lr"]

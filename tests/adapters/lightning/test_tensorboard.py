@@ -110,7 +110,8 @@ class Regressor(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.01)
 
 
-def test_hook_scalars_go_to_the_users_tensorboard_logger(tmp_path):
+def test_hook_scalars_go_to_their_own_event_file_beside_the_users_tensorboard_logger(tmp_path):
+    """One tag, one writer: the hooks' scalars (MMEngine's tags and steps) in vis_data, Lightning's file untouched."""
     tb_logger = TensorBoardLogger(save_dir=str(tmp_path / "tb"), name="run")
     work_dir = tmp_path / "work"
     callback = HookCallback(
@@ -122,13 +123,17 @@ def test_hook_scalars_go_to_the_users_tensorboard_logger(tmp_path):
                          log_every_n_steps=1)
     trainer.fit(Regressor(), DataLoader(data(), batch_size=4))
 
-    events = event_scalars(tb_logger.log_dir)
-    assert "lightning_loss" in events  # Lightning's own scalars
-    assert [s for s, _ in events["loss"]] == [1, 2, 3]  # the hooks' scalars, MMEngine's steps
-    assert [s for s, _ in events["lr"]] == [1, 2, 3]
+    lightning_events = event_scalars(tb_logger.log_dir)
+    assert set(lightning_events) == {"lightning_loss", "epoch"}  # Lightning's own scalars only
+    assert [s for s, _ in lightning_events["lightning_loss"]] == [0, 1, 2]
     assert len(glob.glob(os.path.join(tb_logger.log_dir, "events.out.tfevents.*"))) == 1
     vis_data = work_dir / callback.runner.timestamp / "vis_data"
-    assert not glob.glob(str(vis_data / "events.out.tfevents.*"))  # no second writer
+    events = event_scalars(vis_data)  # MMEngine's TensorboardVisBackend, its own writer
+    assert [s for s, _ in events["loss"]] == [1, 2, 3]  # the hooks' scalars, MMEngine's steps
+    assert [s for s, _ in events["lr"]] == [1, 2, 3]
+    assert [v for _, v in events["epoch"]] == [1, 1, 1]  # MMEngine's 1-based epoch, apart from Lightning's
     json_tags = json_scalars(vis_data / "scalars.json")  # LocalVisBackend still writes its file
-    assert [s for s, _ in json_tags["loss"]] == [s for s, _ in events["loss"]]
-    assert [v for _, v in json_tags["loss"]] == pytest.approx([v for _, v in events["loss"]], rel=1e-5)
+    assert sorted(json_tags) == sorted(events)
+    for tag, points in json_tags.items():
+        assert [s for s, _ in events[tag]] == [s for s, _ in points], tag
+        assert [v for _, v in events[tag]] == pytest.approx([v for _, v in points], rel=1e-5, abs=1e-6), tag
