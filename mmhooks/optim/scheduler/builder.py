@@ -32,6 +32,13 @@ def is_scheduler(obj: object) -> bool:
 
 
 def _is_wrapper_dict(optim_wrapper: OptimizerLike) -> bool:
+    """Several named optimizers: an ``OptimWrapperDict`` (mmhooks' or MMEngine's), or a plain name -> wrapper map.
+
+    An ``OptimWrapperDict`` also has ``param_groups`` (all of its wrappers'), so its
+    ``optim_wrappers`` mapping is what tells it apart from one wrapper.
+    """
+    if isinstance(getattr(optim_wrapper, "optim_wrappers", None), Mapping):
+        return True
     return callable(getattr(optim_wrapper, "items", None)) and not hasattr(optim_wrapper, "param_groups")
 
 

@@ -196,3 +196,44 @@ def test_bf16_mixed_amp_wrapper_runs_on_cpu(tmp_path):
     assert [dtype for dtype, _ in seen] == [torch.bfloat16, torch.bfloat16]
     assert all(math.isfinite(loss) for _, loss in seen)
     assert all(torch.isfinite(p).all() for p in trained.parameters())
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["keyed", "shared_list"])
+def test_gan_with_param_schedulers_matches_mmengine(tmp_path, keyed):
+    """A config-driven GAN (OptimWrapperDict) with schedulers, keyed by optimizer name or one list for all."""
+    from mmengine.hooks import Hook as MMHook
+    from mmengine.model import BaseModel as MMBaseModel
+    from mmengine.optim import OptimWrapper as MMOptimWrapper
+    from mmengine.runner import Runner as MMRunner
+
+    from mmhooks.hooks import Hook
+    from mmhooks.model import BaseModel
+    from mmhooks.optim import OptimWrapper
+    from mmhooks.runner import Runner
+
+    linear = dict(type="LinearLR", start_factor=0.25, by_epoch=False, begin=0, end=4)
+    schedulers = dict(generator=[linear], discriminator=[dict(linear, start_factor=0.5)]) if keyed else [linear]
+    lrs = {"mm": [], "ours": []}
+
+    def recorder(base, key):
+        class Lr(base):
+            def before_train_iter(self, runner, batch_idx, data_batch=None):
+                lrs[key].append({k: v[0] for k, v in runner.optim_wrapper.get_lr().items()})
+
+        return Lr()
+
+    def run(runner_cls, base, wrapper_cls, hook_base, key, work_dir, **extra):
+        model = gan(base)
+        runner = runner_cls(model=model, work_dir=str(work_dir), train_dataloader=gan_loader(),
+                            optim_wrapper=gan_wrappers(wrapper_cls, model), param_scheduler=schedulers,
+                            train_cfg=dict(by_epoch=True, max_epochs=2), default_hooks=dict(
+                                NO_HOOKS, param_scheduler=dict(type="ParamSchedulerHook")),
+                            custom_hooks=[recorder(hook_base, key)], log_level="WARNING",
+                            experiment_name=f"gan_sched_{uuid.uuid4().hex}", **extra)
+        return runner.train()
+
+    theirs = run(MMRunner, MMBaseModel, MMOptimWrapper, MMHook, "mm", tmp_path / "mm")
+    ours = run(Runner, BaseModel, OptimWrapper, Hook, "ours", tmp_path / "ours",
+               trainer=dict(enable_progress_bar=False, accelerator="cpu"))
+    assert len(lrs["mm"]) == 6 and lrs["ours"] == lrs["mm"]
+    assert_same_weights(ours, theirs)
