@@ -28,6 +28,7 @@ from mmhooks.adapters.lightning.checkpoint_io import add_mmengine_fields
 from mmhooks.adapters.lightning.runner_facade import LightningRunner
 from mmhooks.runner.base import RunnerBase
 from mmhooks.runner.hook_list import HookList
+from mmhooks.runner.resume import load_param_scheduler_states
 
 __all__ = ["HookCallback"]
 
@@ -178,13 +179,7 @@ class HookCallback(Callback):
         if state is None or not schedulers:
             return
         self._pending_scheduler_state = None
-        if isinstance(schedulers, Mapping):
-            for name, group in schedulers.items():
-                for scheduler, scheduler_state in zip(group, state[name]):
-                    scheduler.load_state_dict(scheduler_state)
-        else:
-            for scheduler, scheduler_state in zip(schedulers, state):
-                scheduler.load_state_dict(scheduler_state)
+        load_param_scheduler_states(schedulers, state)
 
     def _close_train_epoch(self) -> None:
         self._epoch_open = False

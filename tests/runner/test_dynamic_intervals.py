@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from backends import BACKENDS
 from trace_utils import make_recorder, mmengine_metric, mmengine_toy_model, regression_data
 
 mmengine = pytest.importorskip("mmengine")
@@ -65,8 +66,9 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", list(CASES), ids=list(CASES))
-def test_validation_points_match_mmengine(name, tmp_path):
+def test_validation_points_match_mmengine(name, backend, tmp_path):
     from mmengine.hooks import Hook as MMHook
     from mmengine.runner import Runner as MMRunner
 
@@ -76,6 +78,6 @@ def test_validation_points_match_mmengine(name, tmp_path):
     torch.manual_seed(0)
     expected = val_points(MMRunner, MMHook, mmengine_toy_model(), mmengine_metric(), tmp_path / "mm", CASES[name])
     got = val_points(Runner, Hook, ours_toy_model(), ours_metric(), tmp_path / "ours", CASES[name],
-                     trainer=dict(enable_progress_bar=False))
+                     trainer=dict(enable_progress_bar=False), backend=backend)
     assert len(expected) >= 3
     assert got == expected

@@ -1,7 +1,7 @@
 """A two-process DDP run of mmhooks' Runner on CPU (gloo), started by tests/distributed/test_ddp.py.
 
-Usage: python ddp_job.py WORK_DIR OUT_DIR [--no-sync-buffers] [--stop-on-rank-zero]. Lightning re-launches this script
-for rank 1; each rank writes what its hooks saw to OUT_DIR/rank{r}.json (a
+Usage: python ddp_job.py WORK_DIR OUT_DIR [--no-sync-buffers] [--stop-on-rank-zero] [--backend=fabric]. Lightning
+(the Trainer or Fabric) re-launches this script for rank 1; each rank writes what its hooks saw to OUT_DIR/rank{r}.json (a
 directory outside work_dir, so work_dir holds only what mmhooks wrote).
 """
 
@@ -101,7 +101,8 @@ class Spy(Hook):
             json.dump(self.record, file)
 
 
-def main(work_dir: str, out_dir: str, sync_buffers: bool = True, stop_on_rank_zero: bool = False) -> None:
+def main(work_dir: str, out_dir: str, sync_buffers: bool = True, stop_on_rank_zero: bool = False,
+         backend: str = "lightning") -> None:
     loader = dict(dataset=dict(type="Indexed", n=24), batch_size=3, collate_fn=dict(type="default_collate"))
     runner = Runner(
         model=Toy(), work_dir=work_dir,
@@ -116,10 +117,12 @@ def main(work_dir: str, out_dir: str, sync_buffers: bool = True, stop_on_rank_ze
         + ([StopOnRankZero()] if stop_on_rank_zero else []),
         randomness=dict(seed=3),
         trainer=dict(accelerator="cpu", devices=2, strategy="ddp", enable_progress_bar=False),
+        backend=backend,
     )
     runner.train()
 
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2], sync_buffers="--no-sync-buffers" not in sys.argv,
-         stop_on_rank_zero="--stop-on-rank-zero" in sys.argv)
+         stop_on_rank_zero="--stop-on-rank-zero" in sys.argv,
+         backend="fabric" if "--backend=fabric" in sys.argv else "lightning")
