@@ -35,7 +35,7 @@ from mmhooks.adapters.fabric.fabric_kwargs import FabricSettings, fabric_setting
 from mmhooks.adapters.fabric.step import FabricStep
 from mmhooks.runner.backend import framework_verbose
 from mmhooks.runner.checkpoint import atomic_save, load_checkpoint_file, unwrap_model
-from mmhooks.runner.checkpoint_content import mmengine_checkpoint
+from mmhooks.runner.checkpoint_content import HOOK_STATES_KEY, hook_states, mmengine_checkpoint
 from mmhooks.runner.resume import check_resumable, resolve_resume, resume_from_checkpoint
 
 __all__ = ["FabricBackend"]
@@ -178,5 +178,8 @@ class FabricBackend:
         runner = self.runner
         checkpoint = mmengine_checkpoint(runner, unwrap_model(runner.model).state_dict(), meta=meta,
                                          save_optimizer=save_optimizer, save_param_scheduler=save_param_scheduler)
+        states = hook_states(runner.hooks)
+        if states:
+            checkpoint[HOOK_STATES_KEY] = states
         runner.call_hook("before_save_checkpoint", checkpoint=checkpoint)
         atomic_save(checkpoint, path)

@@ -18,7 +18,7 @@ own ``train_step`` runs as under MMEngine, with no extra call per iteration.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from typing import Any
 
@@ -110,21 +110,37 @@ class FabricStep:
         """What the train loop calls per batch; ``None`` when the model's ``train_step`` is called directly."""
         if self.direct:
             return None
-        model = self.runner.model
-        if uses_default_train_step(model):
+        if uses_default_train_step(self.runner.model):
             return self._forward_train_step
         if self.fabric.world_size > 1:
-            self.module.mark_forward_method("train_step")  # the model's own step inside DDP's forward
             self._through_ddp_forward = True
             return self._strategy_train_step
         return self._autocast_train_step
 
+    @property
+    def _mixed(self) -> bool:
+        """Mixed precision: autocast only, inputs left as they are (MMEngine's AmpOptimWrapper, Lightning's plugin).
+
+        Fabric's own module wrapper would also cast every floating input (targets
+        included) to half precision; that is kept for the ``*-true`` precisions,
+        which need it.
+        """
+        return getattr(self.precision, "precision", None) in ("16-mixed", "bf16-mixed")
+
     def _forward_train_step(self, data_batch: Any) -> Any:
-        """BaseModel's step with the forward through Fabric's module (DDP's forward, autocast), as MMEngine's DDP."""
+        """BaseModel's step, the forward through the strategy's module (DDP's forward) under the plugin's autocast."""
+        if self._mixed:
+            forward = _internals.strategy_module(self.module)
+            return forward_train_step(self.runner.model, forward, data_batch, self.runner.optim_wrapper,
+                                      self.fabric.autocast)
         return forward_train_step(self.runner.model, self.module, data_batch, self.runner.optim_wrapper)
 
     def _strategy_train_step(self, data_batch: Any) -> Any:
-        return self.module.train_step(data_batch, optim_wrapper=self.runner.optim_wrapper)
+        """The model's own ``train_step`` inside DDP's forward (its backward arms DDP's all-reduce itself)."""
+        model, ddp = self.runner.model, _internals.strategy_module(self.module)
+        context = self.fabric.autocast() if self._mixed else nullcontext()
+        with context, _internals.forward_redirected(model, "train_step", ddp):
+            return ddp(data_batch, optim_wrapper=self.runner.optim_wrapper)
 
     def _autocast_train_step(self, data_batch: Any) -> Any:
         """A model's own ``train_step`` in one process: the whole step under the precision plugin's autocast."""

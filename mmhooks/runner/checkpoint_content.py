@@ -5,7 +5,11 @@ caller's epoch/iter plus the config text, seed, experiment name, time,
 version and the dataset's ``metainfo``), ``state_dict`` (weights on the CPU),
 ``message_hub``, ``optimizer`` and ``param_schedulers``; hooks then add their
 own keys in ``before_save_checkpoint``. The Fabric backend writes exactly
-this; the Lightning backend puts Lightning's keys after it.
+this (plus ``hook_states``); the Lightning backend puts Lightning's keys after it.
+
+Hooks with their own ``state_dict()`` (mmhooks' ``EarlyStoppingHook``) keep it
+across a resume: the Lightning backend stores it in its callback state, the
+Fabric backend under ``hook_states``, keyed ``"{index}:{class name}"`` in both.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from typing import Any
 import mmhooks
 from mmhooks.runner.checkpoint import to_cpu, weights_to_cpu
 
-__all__ = ["checkpoint_meta", "mmengine_checkpoint", "scheduler_states"]
+__all__ = ["HOOK_STATES_KEY", "checkpoint_meta", "hook_states", "load_hook_states", "mmengine_checkpoint",
+           "saved_hook_states", "scheduler_states"]
+
+HOOK_STATES_KEY = "hook_states"
 
 
 def checkpoint_meta(runner: Any, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -59,3 +66,36 @@ def mmengine_checkpoint(runner: Any, state_dict: Mapping[str, Any], meta: Mappin
     if save_param_scheduler and schedulers:
         checkpoint["param_schedulers"] = scheduler_states(schedulers)
     return checkpoint
+
+
+def hook_states(hooks: Any) -> dict[str, Any]:
+    """``{"{index}:{class name}": hook.state_dict()}`` for the hooks that have one (not modules)."""
+    states = {}
+    for index, hook in enumerate(hooks):
+        state_dict = getattr(hook, "state_dict", None)
+        if callable(state_dict) and not hasattr(hook, "parameters"):
+            states[f"{index}:{type(hook).__name__}"] = state_dict()
+    return states
+
+
+def load_hook_states(hooks: Any, states: Mapping[str, Any]) -> None:
+    """Give each hook the state saved for the hook at its position with its class (others are left alone)."""
+    for index, hook in enumerate(hooks):
+        key = f"{index}:{type(hook).__name__}"
+        if key in states and callable(getattr(hook, "load_state_dict", None)):
+            hook.load_state_dict(states[key])
+
+
+def saved_hook_states(checkpoint: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The hook states of a checkpoint of either backend (``hook_states``, or the HookCallback's callback state)."""
+    states = checkpoint.get(HOOK_STATES_KEY)
+    if isinstance(states, Mapping):
+        return states
+    callbacks = checkpoint.get("callbacks")
+    if isinstance(callbacks, Mapping):
+        for key, value in callbacks.items():
+            if str(key).startswith("HookCallback") and isinstance(value, Mapping):
+                found = value.get("hooks")
+                if isinstance(found, Mapping):
+                    return found
+    return {}

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader
 
 from mmhooks.errors import ConfigError
 from mmhooks.runner.checkpoint import find_latest_checkpoint, load_checkpoint_to_model, unwrap_model
+from mmhooks.runner.checkpoint_content import load_hook_states, saved_hook_states
 
 if TYPE_CHECKING:
     from mmhooks.runner.base import RunnerBase
@@ -130,8 +131,10 @@ def resume_from_checkpoint(runner: RunnerBase, checkpoint: dict[str, Any], path:
     """MMEngine's ``Runner.resume`` on a checkpoint already read from ``path`` (and checked).
 
     Hooks see the checkpoint before the weights are loaded (EMAHook swaps its
-    averaged weights in), as in MMEngine's ``load_checkpoint``.
+    averaged weights in), as in MMEngine's ``load_checkpoint``; hooks with a
+    ``state_dict`` get theirs back first (mmhooks; either backend's checkpoint).
     """
+    load_hook_states(runner.hooks, saved_hook_states(checkpoint))
     runner.call_hook("after_load_checkpoint", checkpoint=checkpoint)
     load_checkpoint_to_model(unwrap_model(runner.model), checkpoint, strict=False, logger=runner.logger, source=path)
     runner.logger.info(f"Load checkpoint from {path}")

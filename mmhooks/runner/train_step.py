@@ -11,7 +11,8 @@ of any wrapper, for backends that hold one (Fabric's module).
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 __all__ = ["forward_train_step", "is_backend_aware", "sub_wrappers", "uses_default_train_step"]
@@ -29,14 +30,17 @@ def uses_default_train_step(model: Any) -> bool:
     return any(step is base.train_step for base in bases)
 
 
-def forward_train_step(model: Any, forward: Any, data: Any, optim_wrapper: Any) -> Any:
+def forward_train_step(model: Any, forward: Any, data: Any, optim_wrapper: Any,
+                       forward_context: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Any:
     """``BaseModel.train_step`` of ``model`` with its forward pass run through ``forward`` (a wrapper of it).
 
     Preprocessing and the forward run inside ``optim_wrapper.optim_context``
-    (``no_sync`` on accumulation-only iterations), the update outside, as in
-    MMEngine's ``MMDistributedDataParallel.train_step``. Returns the values to log.
+    (``no_sync`` on accumulation-only iterations) and ``forward_context()``
+    (a backend's autocast), the update outside, as in MMEngine's
+    ``MMDistributedDataParallel.train_step`` with an ``AmpOptimWrapper``.
+    Returns the values to log.
     """
-    with optim_wrapper.optim_context(model):
+    with optim_wrapper.optim_context(model), forward_context():
         data = model.data_preprocessor(data, True)
         if isinstance(data, dict):
             losses = forward(**data, mode="loss")

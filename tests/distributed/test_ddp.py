@@ -84,6 +84,23 @@ def test_without_sync_buffers_hook_buffers_drift(tmp_path, backend):
     assert ranks[0]["weight"] == ranks[1]["weight"]
 
 
+@pytest.mark.parametrize("flags", [("--accumulate",), ("--accumulate", "--own-train-step")],
+                         ids=["accumulate", "accumulate-own-train-step"])
+def test_both_backends_train_alike_with_accumulation_and_a_models_own_train_step(tmp_path, flags):
+    """Accumulation windows (no all-reduce inside, one at the window's end, a last window cut by the epoch's
+    end) and a model's own train_step inside DDP's forward: the Trainer's DDP and Fabric's DDP agree."""
+    for name in (*BACKENDS, "plain"):
+        (tmp_path / name).mkdir()
+    results = {name: launch(tmp_path / name, name, *flags)[1] for name in BACKENDS}
+    for name, ranks in results.items():
+        assert ranks[0]["weight"] == ranks[1]["weight"], name
+    baseline = launch(tmp_path / "plain", "fabric")[1]
+    assert results["fabric"][0]["weight"] != baseline[0]["weight"]  # the flags changed the training
+    lightning, fabric = results["lightning"][0], results["fabric"][0]
+    assert fabric["weight"] == pytest.approx(lightning["weight"], abs=1e-6)
+    assert fabric["bn_mean"] == pytest.approx(lightning["bn_mean"], abs=1e-6)
+
+
 def test_a_stop_requested_on_one_rank_stops_every_rank(tmp_path, backend):
     work_dir, ranks = launch(tmp_path, backend, "--stop-on-rank-zero")
     assert [len(r["seen"]) for r in ranks] == [12, 12]  # one epoch of 12 samples each, then both stopped
