@@ -5,7 +5,10 @@ the slope between the short and the long run, start-up the intercept (the
 cost of a zero-length run). Jobs are alternated and repeated; medians are
 reported with their spread. Start-up is shown with and without the time to
 import the framework (``mmengine.runner`` / ``mmhooks.runner`` plus the
-Fabric backend).
+Fabric backend); mmhooks imports most of what it needs lazily, during the
+run, so "incl. import" is the comparable start-up. Both wall-clock and CPU
+time (user + system of the process) are fitted: on a shared machine the CPU
+time is the steadier of the two.
 
 The job (issue 15): a tiny MLP 32-64-4 or a small CNN on 32x32 images,
 batch 16, one thread, SGD + CosineAnnealingLR by iteration, LoggerHook every
@@ -93,11 +96,11 @@ def run_child(variant: str, kind: str, iters: int, work_dir: str, profile: str |
     import warnings
 
     warnings.filterwarnings("ignore")
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), _cpu()
     import torch
 
     torch.set_num_threads(1)
-    torch_ready = time.perf_counter()
+    torch_ready, torch_ready_cpu = time.perf_counter(), _cpu()
     if variant == "mmengine":
         from mmengine.model import BaseModel
         from mmengine.runner import Runner
@@ -112,7 +115,7 @@ def run_child(variant: str, kind: str, iters: int, work_dir: str, profile: str |
         else:
             import mmhooks.adapters.lightning  # noqa: F401
         extra = dict(backend=variant, trainer=dict(enable_progress_bar=False))
-    imported = time.perf_counter()
+    imported, imported_cpu = time.perf_counter(), _cpu()
     runner = Runner(model=_model(BaseModel, kind), **_config(kind, iters, work_dir), **extra)
     if profile:
         import cProfile
@@ -120,8 +123,18 @@ def run_child(variant: str, kind: str, iters: int, work_dir: str, profile: str |
         cProfile.runctx("runner.train()", globals(), {"runner": runner}, profile)
     else:
         runner.train()
-    done = time.perf_counter()
-    return dict(torch_s=torch_ready - start, import_s=imported - torch_ready, run_s=done - imported)
+    done, done_cpu = time.perf_counter(), _cpu()
+    return dict(torch_s=torch_ready - start, import_s=imported - torch_ready, run_s=done - imported,
+                torch_cpu_s=torch_ready_cpu - start_cpu, import_cpu_s=imported_cpu - torch_ready_cpu,
+                run_cpu_s=done_cpu - imported_cpu)
+
+
+def _cpu() -> float:
+    """User + system CPU seconds of this process (all threads: the TensorBoard writer's too)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # ----------------------------------------------------------------------------- orchestration
@@ -132,6 +145,16 @@ class Fit:
     slopes: list[float]
     intercepts: list[float]
     imports: list[float]
+    cpu_slopes: list[float]
+    cpu_intercepts: list[float]  # CPU seconds of a zero-length run, imports (but not torch's) included
+
+    @property
+    def cpu_per_iter_us(self) -> float:
+        return statistics.median(self.cpu_slopes) * 1e6
+
+    @property
+    def cpu_startup_s(self) -> float:
+        return statistics.median(self.cpu_intercepts)
 
     @property
     def per_iter_us(self) -> float:
@@ -158,7 +181,7 @@ def measure(variants: tuple[str, ...] = VARIANTS, kinds: tuple[str, ...] = ("mlp
             lengths: dict[str, tuple[int, int]] | None = None, verbose: bool = True) -> dict[tuple[str, str], Fit]:
     """Slopes and intercepts for every (variant, model): each round runs every job short and long, alternated."""
     lengths = lengths or LENGTHS
-    fits = {(v, k): Fit([], [], []) for v in variants for k in kinds}
+    fits = {(v, k): Fit([], [], [], [], []) for v in variants for k in kinds}
     for round_index in range(rounds):
         for kind in kinds:
             short, long = lengths[kind]
@@ -171,9 +194,14 @@ def measure(variants: tuple[str, ...] = VARIANTS, kinds: tuple[str, ...] = ("mlp
                 fit.slopes.append(slope)
                 fit.intercepts.append(a["run_s"] - slope * short)
                 fit.imports.append(statistics.mean([a["import_s"], b["import_s"]]))
+                cpu_slope = (b["run_cpu_s"] - a["run_cpu_s"]) / (long - short)
+                fit.cpu_slopes.append(cpu_slope)
+                import_cpu = statistics.mean([a["import_cpu_s"], b["import_cpu_s"]])
+                fit.cpu_intercepts.append(a["run_cpu_s"] - cpu_slope * short + import_cpu)
                 if verbose:
                     print(f"  round {round_index + 1} {kind:3s} {variant:9s} {slope * 1e6:8.1f} us/iter  "
-                          f"start-up {fit.intercepts[-1]:.3f} s (+ import {fit.imports[-1]:.3f} s)", flush=True)
+                          f"start-up {fit.intercepts[-1]:.3f} s (+ import {fit.imports[-1]:.3f} s)  "
+                          f"cpu {cpu_slope * 1e6:8.1f} us/iter, start-up {fit.cpu_intercepts[-1]:.3f} s", flush=True)
     return fits
 
 
@@ -184,6 +212,7 @@ def _spread(values: list[float], scale: float = 1.0) -> str:
 def report(fits: dict[tuple[str, str], Fit]) -> None:
     kinds = sorted({k for _, k in fits}, key=("mlp", "cnn").index)
     variants = list(dict.fromkeys(v for v, _ in fits))
+    print("\nwall clock (start-up = intercept of the run; +import = framework import before it)")
     print(f"\n{'model':5s} {'variant':9s} {'us/iter':>9s} {'(spread)':>15s} {'start-up s':>11s} {'(spread)':>13s} "
           f"{'+import s':>10s} {'/MMEngine iter':>15s} {'/MMEngine start':>16s} {'incl. import':>13s}")
     for kind in kinds:
@@ -198,6 +227,19 @@ def report(fits: dict[tuple[str, str], Fit]) -> None:
             print(f"{kind:5s} {variant:9s} {fit.per_iter_us:9.1f} {_spread(fit.slopes, 1e6):>15s} "
                   f"{fit.startup_s:11.3f} {_spread(fit.intercepts):>13s} {fit.import_s:10.3f} {ratio_iter:>15s} "
                   f"{ratio_start:>16s} {ratio_total:>13s}")
+    print("\nCPU time of the process (start-up includes the framework import; torch's import is left out)")
+    print(f"{'model':5s} {'variant':9s} {'us/iter':>9s} {'(spread)':>15s} {'start-up s':>11s} {'(spread)':>13s} "
+          f"{'/MMEngine iter':>15s} {'/MMEngine start':>16s}")
+    for kind in kinds:
+        reference = fits.get(("mmengine", kind))
+        for variant in variants:
+            fit = fits[(variant, kind)]
+            ratio_iter = ratio_start = "-"
+            if reference is not None:
+                ratio_iter = f"{fit.cpu_per_iter_us / reference.cpu_per_iter_us:.3f}"
+                ratio_start = f"{fit.cpu_startup_s / reference.cpu_startup_s:.3f}"
+            print(f"{kind:5s} {variant:9s} {fit.cpu_per_iter_us:9.1f} {_spread(fit.cpu_slopes, 1e6):>15s} "
+                  f"{fit.cpu_startup_s:11.3f} {_spread(fit.cpu_intercepts):>13s} {ratio_iter:>15s} {ratio_start:>16s}")
 
 
 def profile(variant: str, kind: str, iters: int, top: int = 35) -> None:

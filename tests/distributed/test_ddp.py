@@ -84,18 +84,24 @@ def test_without_sync_buffers_hook_buffers_drift(tmp_path, backend):
     assert ranks[0]["weight"] == ranks[1]["weight"]
 
 
-@pytest.mark.parametrize("flags", [("--accumulate",), ("--accumulate", "--own-train-step")],
-                         ids=["accumulate", "accumulate-own-train-step"])
-def test_both_backends_train_alike_with_accumulation_and_a_models_own_train_step(tmp_path, flags):
+FLAG_SETS = {
+    "accumulate": (("--accumulate",), ["Toy", "OptimWrapper", 3]),
+    "accumulate-own-train-step": (("--accumulate", "--own-train-step"), ["OwnStep", "OptimWrapper", 3]),
+    "accumulate-amp-bf16": (("--accumulate", "--amp"), ["Toy", "AmpOptimWrapper", 3]),
+}
+
+
+@pytest.mark.parametrize("flags, setup", list(FLAG_SETS.values()), ids=list(FLAG_SETS))
+def test_both_backends_train_alike_with_accumulation_amp_and_a_models_own_train_step(tmp_path, flags, setup):
     """Accumulation windows (no all-reduce inside, one at the window's end, a last window cut by the epoch's
-    end) and a model's own train_step inside DDP's forward: the Trainer's DDP and Fabric's DDP agree."""
-    for name in (*BACKENDS, "plain"):
+    end), a model's own train_step inside DDP's forward, bf16 autocast with clipping: the Trainer's DDP and
+    Fabric's DDP agree, and every rank ends with the same weights."""
+    for name in BACKENDS:
         (tmp_path / name).mkdir()
     results = {name: launch(tmp_path / name, name, *flags)[1] for name in BACKENDS}
     for name, ranks in results.items():
         assert ranks[0]["weight"] == ranks[1]["weight"], name
-    baseline = launch(tmp_path / "plain", "fabric")[1]
-    assert results["fabric"][0]["weight"] != baseline[0]["weight"]  # the flags changed the training
+        assert ranks[0]["setup"] == setup, name  # the flags reached the run
     lightning, fabric = results["lightning"][0], results["fabric"][0]
     assert fabric["weight"] == pytest.approx(lightning["weight"], abs=1e-6)
     assert fabric["bn_mean"] == pytest.approx(lightning["bn_mean"], abs=1e-6)
