@@ -325,3 +325,44 @@ def test_mmhooks_train_with_backend_fabric_and_the_backend_key_train_alike(tmp_p
               for d in ("flag", "key", "trainer")]
     for name, value in states[2].items():
         assert torch.equal(states[0][name], value) and torch.equal(states[1][name], value), name
+
+
+# ----------------------------------------------------------------------------- TensorBoard
+def _event_scalars(directory):
+    """Tag -> [(step, value)] read back with TensorBoard's own event reader."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(directory), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    return {tag: [(e.step, e.value) for e in accumulator.Scalars(tag)] for tag in accumulator.Tags()["scalars"]}
+
+
+@pytest.mark.slow  # two runs with TensorBoard writers, and TensorBoard's event reader
+def test_tensorboard_events_are_the_trainer_backends_and_equal_scalars_json(tmp_path):
+    pytest.importorskip("tensorboard")
+    import json
+
+    visualizer = dict(type="Visualizer", vis_backends=[dict(type="LocalVisBackend"),
+                                                       dict(type="TensorboardVisBackend")])
+    events, jsons = {}, {}
+    for backend in ("lightning", "fabric"):
+        cfg = schedule(True, 2)
+        cfg["default_hooks"]["logger"] = dict(type="LoggerHook", interval=2)
+        runner = run("mmhooks", tmp_path / backend, backend=backend, visualizer=dict(visualizer), **cfg)
+        runner.visualizer.close()
+        vis_data = os.path.join(runner.log_dir, "vis_data")
+        events[backend] = _event_scalars(vis_data)
+        jsons[backend] = {}
+        for line in open(os.path.join(vis_data, "scalars.json")):
+            record = json.loads(line)
+            step = record.pop("step")
+            for tag, value in record.items():
+                jsons[backend].setdefault(tag, []).append((step, value))
+    assert sorted(events["fabric"]) == sorted(events["lightning"])
+    assert "lr" in events["fabric"] and "mse" in events["fabric"]
+    for tag, points in events["lightning"].items():
+        ours = events["fabric"][tag]
+        assert [s for s, _ in ours] == [s for s, _ in points], tag
+        if tag not in ("time", "data_time"):
+            assert [v for _, v in ours] == pytest.approx([v for _, v in points], rel=1e-5), tag
+            assert [v for _, v in ours] == pytest.approx([v for _, v in jsons["fabric"][tag]], rel=1e-6), tag
