@@ -30,6 +30,7 @@ import warnings
 from typing import Any
 
 import torch
+from lightning.fabric import Fabric
 
 from mmhooks.adapters.fabric.fabric_kwargs import FabricSettings, fabric_settings
 from mmhooks.adapters.fabric.step import FabricStep
@@ -62,7 +63,7 @@ class FabricBackend:
         if values.get("optim_wrapper") is not None and not isinstance(values["optim_wrapper"], dict):
             values["optim_wrapper"] = runner.optim_wrapper  # a built wrapper tells its precision itself
         self.settings: FabricSettings = fabric_settings(values)  # config errors now, before any file is written
-        self.fabric: Any = None
+        self.fabric: Fabric | None = None
         self.module: Any = None  # the model as Fabric set it up (strategy wrapper, precision)
         self._step: FabricStep | None = None
         self._loaded = False  # MMEngine's _has_loaded: load_from / resume happen once per runner
@@ -79,30 +80,32 @@ class FabricBackend:
         return int(self.fabric.world_size) if self.fabric is not None else 1
 
     def broadcast(self, value: Any, src: int = 0) -> Any:
-        if self.world_size == 1:
+        fabric = self.fabric
+        if fabric is None or fabric.world_size == 1:
             return value
-        return self.fabric.broadcast(value, src=src)
+        return fabric.broadcast(value, src=src)
 
     def agree_on_stop(self, stop: bool) -> bool:
         """True on every rank when any rank asked to stop (the train loop asks where it checks the flag)."""
-        if self.world_size == 1:
+        fabric = self.fabric
+        if fabric is None or fabric.world_size == 1:
             return stop
-        return bool(self.fabric.strategy.reduce_boolean_decision(stop, all=False))
+        return bool(fabric.strategy.reduce_boolean_decision(stop, all=False))
 
-    def _start(self) -> None:
+    def _start(self) -> Fabric:
         """Launch (once), agree on the run's identity and seed, write the run's first files, set up the model."""
         runner = self.runner
-        if self.fabric is None:
-            from lightning.fabric import Fabric
-
+        fabric = self.fabric
+        if fabric is None:
             self.settings.apply_torch_flags()
-            self.fabric = Fabric(**self.settings.kwargs)
-            self.fabric.launch()
+            fabric = self.fabric = Fabric(**self.settings.kwargs)
+            fabric.launch()
         runner.agree_on_identity()
         runner.sync_seed(self.broadcast)
         runner.start_run_files()
         if self.module is None:
-            self.module = self.fabric.setup_module(runner.model)
+            self.module = fabric.setup_module(runner.model)
+        return fabric
 
     # ------------------------------------------------------------------ running
     def train(self) -> Any:
@@ -113,7 +116,7 @@ class FabricBackend:
         if resume_path is not None and not self._loaded:
             checkpoint = load_checkpoint_file(resume_path, map_location="cpu")
             check_resumable(checkpoint, resume_path)  # before anything is written
-        self._start()
+        fabric = self._start()
         runner.build_train_objects()
         runner.build_eval_objects("val")
         loop = runner.train_loop
@@ -129,7 +132,7 @@ class FabricBackend:
             del checkpoint
         else:
             self._load_from()
-        step = self._step = FabricStep(self.fabric, self.module, runner)
+        step = self._step = FabricStep(fabric, self.module, runner)
         step.attach(runner.optim_wrapper)
         runner.optim_wrapper.initialize_count_status(runner.model, runner.iter, runner.max_iters)
         loop.train_step_fn = step.train_step_fn()

@@ -110,3 +110,22 @@ def test_the_runner_rejects_a_trainer_only_key_before_writing_anything(tmp_path)
     with pytest.raises(ConfigError, match=r"^trainer\.callbacks: got \[\]; expected under backend='fabric'"):
         runner.train()
     assert not (tmp_path / "work").exists()
+
+
+def test_without_lightning_the_fabric_backend_names_its_install_command(monkeypatch):
+    import sys
+
+    from torch import nn
+
+    from mmhooks.runner import Runner
+    from mmhooks.runner.backend import build_backend
+
+    for name in [n for n in sys.modules if n == "lightning" or n.startswith("lightning.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # an import of it now fails, as if not installed
+    for name in [n for n in sys.modules if n.startswith("mmhooks.adapters.fabric")]:
+        monkeypatch.delitem(sys.modules, name)  # imported afresh (restored afterwards)
+    runner = Runner(model=nn.Linear(2, 1), work_dir="unused")
+    with pytest.raises(ConfigError) as excinfo:
+        build_backend("fabric", runner)
+    assert str(excinfo.value) == ("backend: got 'fabric'; expected a backend whose packages are installed (lightning "
+                                  "is missing). Fix: pip install 'lightning>=2.5,<2.7'")
