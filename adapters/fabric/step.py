@@ -72,7 +72,10 @@ class FabricStep:
             if hasattr(wrapper, "use_backend_precision"):
                 wrapper.use_backend_precision = True  # Fabric's precision plugin autocasts and scales
                 scaler = getattr(self.precision, "scaler", None)
-                if scaler is not None:
+                own = getattr(wrapper, "loss_scaler", None)
+                if scaler is not None and own is not scaler:
+                    if own is not None:
+                        scaler.load_state_dict(own.state_dict())  # a resumed (or configured) scale carries over
                     wrapper.loss_scaler = scaler  # checkpoints keep the live scale
             if self.direct:
                 continue

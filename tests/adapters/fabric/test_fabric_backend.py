@@ -366,3 +366,25 @@ def test_tensorboard_events_are_the_trainer_backends_and_equal_scalars_json(tmp_
         if tag not in ("time", "data_time"):
             assert [v for _, v in ours] == pytest.approx([v for _, v in points], rel=1e-5), tag
             assert [v for _, v in ours] == pytest.approx([v for _, v in jsons["fabric"][tag]], rel=1e-6), tag
+
+
+def test_a_resumed_loss_scale_carries_over_to_fabrics_scaler():
+    """fp16 (CUDA) gives Fabric's plugin a GradScaler; the AmpOptimWrapper's resumed scale must not be lost."""
+    import types
+
+    from lightning.fabric import Fabric
+
+    from mmhooks.adapters.fabric.step import FabricStep
+    from mmhooks.optim import AmpOptimWrapper
+
+    fabric = Fabric(accelerator="cpu", devices=1, precision="bf16-mixed")
+    fabric.strategy.precision.scaler = torch.amp.GradScaler("cpu")  # as '16-mixed' has on CUDA
+    model = nn.Linear(2, 2)
+    wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1), dtype="bfloat16")
+    wrapper.load_state_dict({**wrapper.state_dict(), "loss_scaler": {**wrapper.loss_scaler.state_dict(),
+                                                                      "scale": 512.0}})
+    step = FabricStep(fabric, fabric.setup_module(model), types.SimpleNamespace(message_hub=None, model=model))
+    step.attach(wrapper)
+    assert wrapper.loss_scaler is fabric.strategy.precision.scaler
+    assert wrapper.state_dict()["loss_scaler"]["scale"] == 512.0
+    assert wrapper.use_backend_precision and not step.direct
