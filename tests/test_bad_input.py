@@ -3,7 +3,8 @@
 Each case breaks one key of a tiny valid run and goes through the front door a
 user would use: ``Runner.from_cfg(Config(...)).train()``, ``Config.fromfile`` or
 ``parse_cfg_options``. Every message kind is pinned in full once; the other
-cases of that kind check the key path prefix and the ``Fix:``.
+cases of that kind check the key path prefix and the ``Fix:``. Runs go through
+each backend (the config key ``backend``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 import torch
 
 import mmhooks.testing.examples  # noqa: F401  (registers SmallCNN, SyntheticImages, TopOneAccuracy)
+from backends import backend  # noqa: F401  (the fixture)
 from bad_input_runs import loader, tiny_cfg
 from mmhooks.config import Config, ConfigFileError, parse_cfg_options
 from mmhooks.errors import ConfigError
@@ -66,8 +68,8 @@ def damaged(good_run: Path) -> dict[str, str]:
     return {path.stem: str(path) for path in out.iterdir()}
 
 
-def _run(cfg: dict[str, Any], stage: str = "train") -> Any:
-    runner = Runner.from_cfg(Config(cfg))
+def _run(cfg: dict[str, Any], stage: str = "train", backend: str = "lightning") -> Any:
+    runner = Runner.from_cfg(Config({**cfg, "backend": backend}))
     return getattr(runner, stage)()
 
 
@@ -86,13 +88,14 @@ def _config_error_in(err: BaseException) -> BaseException:
 class Case:
     """One broken key: ``overrides`` of :func:`tiny_cfg` (a callable gets the damaged files), and the expectation.
 
-    ``message`` is the whole message when ``full``, else its start (the key path or file); ``error`` is the
-    type the user catches; ``stage`` is the Runner method that is called after ``from_cfg``.
+    ``message`` is the whole message when ``full``, else its start (the key path or file), or a dict of
+    those by backend; ``error`` is the type the user catches; ``stage`` is the Runner method that is called
+    after ``from_cfg``.
     """
 
     overrides: dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]]
     error: type[BaseException]
-    message: str
+    message: str | dict[str, str]
     full: bool = False
     stage: str = "train"
 
@@ -262,21 +265,27 @@ CASES: dict[str, Case] = {
         lambda files: dict(load_from=files["unsafe"]), UnsafeCheckpointError,
         "{unsafe}: this checkpoint cannot be loaded with torch.load(weights_only=True)"),
     "resume-from-weights-only-file": Case(
-        lambda files: dict(resume=files["weights_only"]), ConfigError,
-        "resume: got '{weights_only}'; expected a checkpoint written by mmhooks (it carries Lightning's loop "
-        "state). Fix: use load_from=path to start from its weights, or resume from a checkpoint of an mmhooks "
-        "run.", full=True),
+        lambda files: dict(resume=files["weights_only"]), ConfigError, dict(
+            lightning="resume: got '{weights_only}'; expected a checkpoint written by mmhooks (it carries "
+            "Lightning's loop state). Fix: use load_from=path to start from its weights, or resume from a "
+            "checkpoint of an mmhooks run.",
+            fabric="resume: got '{weights_only}'; expected a checkpoint with MMEngine's training state (meta.epoch, "
+            "meta.iter, state_dict, message_hub), as MMEngine's Runner and mmhooks write them. Fix: use "
+            "load_from=path to start from its weights, or resume from a checkpoint of an MMEngine or mmhooks run."),
+        full=True),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
-def test_bad_run_config_gives_one_located_error(case: Case, damaged: dict[str, str], tmp_path: Path) -> None:
+def test_bad_run_config_gives_one_located_error(case: Case, damaged: dict[str, str], tmp_path: Path,
+                                                backend: str) -> None:
     overrides = case.overrides(damaged) if callable(case.overrides) else case.overrides
     cfg = tiny_cfg(str(tmp_path / "work_dir"), **overrides)
     with pytest.raises(case.error) as excinfo:
-        _run(cfg, case.stage)
+        _run(cfg, case.stage, backend)
     message = str(_config_error_in(excinfo.value))
-    expected = case.message.format(**damaged) if callable(case.overrides) else case.message
+    expected = case.message[backend] if isinstance(case.message, dict) else case.message
+    expected = expected.format(**damaged) if callable(case.overrides) else expected
     assert message in str(excinfo.value)  # a wrapper (HookError) carries the located message
     if case.full:
         assert message == expected
@@ -285,20 +294,20 @@ def test_bad_run_config_gives_one_located_error(case: Case, damaged: dict[str, s
         assert "Fix: " in message
 
 
-def test_error_raised_during_a_run_names_hook_and_mount_point(tmp_path: Path) -> None:
+def test_error_raised_during_a_run_names_hook_and_mount_point(tmp_path: Path, backend: str) -> None:
     cfg = tiny_cfg(str(tmp_path), default_hooks=dict(
         checkpoint=dict(type="CheckpointHook", interval=1, save_best="accuracy/top5")))
     with pytest.raises(Exception) as excinfo:
-        _run(cfg)
+        _run(cfg, backend=backend)
     assert str(excinfo.value).startswith("CheckpointHook.after_val_epoch raised ConfigError: "
                                          "default_hooks.checkpoint.save_best: got 'accuracy/top5'")
 
 
-def test_plateau_monitor_missing_from_metrics(tmp_path: Path) -> None:
+def test_plateau_monitor_missing_from_metrics(tmp_path: Path, backend: str) -> None:
     cfg = tiny_cfg(str(tmp_path), train_cfg=dict(max_epochs=2),
                    param_scheduler=[dict(type="ReduceOnPlateauLR", monitor="loss_val")])
     with pytest.raises(Exception) as excinfo:
-        _run(cfg)
+        _run(cfg, backend=backend)
     message = str(excinfo.value)
     assert message.startswith("ParamSchedulerHook.after_val_epoch raised ")
     assert ("ReduceOnPlateauLR.monitor: metric 'loss_val' is not among the validation metrics ['accuracy/top1']. "
@@ -306,21 +315,25 @@ def test_plateau_monitor_missing_from_metrics(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- warnings
-def test_dataloader_without_batch_size_warns_naming_the_key(tmp_path: Path) -> None:
+def test_dataloader_without_batch_size_warns_naming_the_key(tmp_path: Path, backend: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import mmhooks.errors
+
+    monkeypatch.setattr(mmhooks.errors, "_warned", set())  # once per process: each backend's run warns afresh
     cfg = tiny_cfg(str(tmp_path), train_dataloader=loader(2, batch_size=None))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _run(cfg)
+        _run(cfg, backend=backend)
     ours = [str(w.message) for w in caught if str(w.message).startswith("train_dataloader")]
     assert ours == ["train_dataloader.batch_size: not set; DataLoader's default batch_size=1 is used. "
                     "Fix: set batch_size in the dataloader config."]
 
 
-def test_resume_true_without_checkpoint_warns_and_trains_from_scratch(tmp_path: Path) -> None:
+def test_resume_true_without_checkpoint_warns_and_trains_from_scratch(tmp_path: Path, backend: str) -> None:
     cfg = tiny_cfg(str(tmp_path), resume=True)
     with pytest.warns(UserWarning, match=r"^resume: got True but .*last_checkpoint does not exist; training starts "
                                          r"from scratch\. Fix: "):
-        _run(cfg)
+        _run(cfg, backend=backend)
     assert (tmp_path / "epoch_1.pth").is_file()
 
 
@@ -387,18 +400,18 @@ def _fingerprint(work_dir: Path) -> dict[str, str]:
             for path in work_dir.iterdir() if path.suffix == ".pth" or path.name == "last_checkpoint"}
 
 
-def test_failing_runs_leave_existing_checkpoints_intact(tmp_path: Path, damaged: dict[str, str]) -> None:
+def test_failing_runs_leave_existing_checkpoints_intact(tmp_path: Path, damaged: dict[str, str], backend: str) -> None:
     work_dir = tmp_path / "work_dir"
-    _run(tiny_cfg(str(work_dir)))
+    _run(tiny_cfg(str(work_dir)), backend=backend)
     before = _fingerprint(work_dir)
     assert sorted(before) == ["epoch_1.pth", "last_checkpoint"]
 
     with pytest.raises(ConfigError):  # rejected before anything runs
-        _run(tiny_cfg(str(work_dir), train_cfg=dict(max_epochs=1, max_iters=2)))
+        _run(tiny_cfg(str(work_dir), train_cfg=dict(max_epochs=1, max_iters=2)), backend=backend)
     with pytest.raises(CheckpointLoadError):  # fails while loading, after the Trainer started
-        _run(tiny_cfg(str(work_dir), load_from=damaged["truncated"]))
+        _run(tiny_cfg(str(work_dir), load_from=damaged["truncated"]), backend=backend)
     with pytest.raises(Exception, match="disk on fire"):  # fails at the moment epoch_1.pth would be rewritten
-        _run(tiny_cfg(str(work_dir), custom_hooks=[_FailBeforeSave()]))
+        _run(tiny_cfg(str(work_dir), custom_hooks=[_FailBeforeSave()]), backend=backend)
 
     assert _fingerprint(work_dir) == before
     latest = (work_dir / "last_checkpoint").read_text().strip()

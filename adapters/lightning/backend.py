@@ -25,7 +25,8 @@ from mmhooks.adapters.lightning.resume import skip_done_batches
 from mmhooks.adapters.lightning.session import TrainerSession
 from mmhooks.adapters.lightning.trainer_kwargs import build_trainer_kwargs
 from mmhooks.runner.backend import framework_verbose
-from mmhooks.runner.checkpoint import find_latest_checkpoint, load_checkpoint_file
+from mmhooks.runner.checkpoint import load_checkpoint_file
+from mmhooks.runner.resume import resolve_resume
 
 __all__ = ["LightningBackend", "resolve_resume"]
 
@@ -36,24 +37,6 @@ def quiet_lightning() -> None:
     """Hide Lightning's start-up banners (accelerator, tips): noise next to MMEngine's log lines."""
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")  # Lightning vs torch 2.13
-
-
-def resolve_resume(resume: bool | str, load_from: str | None, work_dir: str) -> str | None:
-    """The checkpoint a fit resumes from (MMEngine's ``load_or_resume`` rules), or None."""
-    if not resume:
-        return None
-    if isinstance(resume, str):
-        return resume
-    if load_from:
-        return load_from
-    found = find_latest_checkpoint(work_dir)
-    if found is None:
-        warnings.warn(
-            f"resume: got True but {work_dir}/last_checkpoint does not exist; training starts from scratch. "
-            "Fix: pass resume='path/to/checkpoint.pth' to resume from a specific file.",
-            stacklevel=3,
-        )
-    return found
 
 
 def _check_resumable(path: str) -> None:
@@ -160,8 +143,6 @@ class LightningBackend(TrainerSession):  # type: ignore[misc, unused-ignore]  # 
         if ckpt_path is not None:
             _check_resumable(ckpt_path)
             runner.context.resumed_from = ckpt_path
-            if runner.context.resume is True and not runner.load_from:
-                runner.logger.info(f"Auto resumed from the latest checkpoint {ckpt_path}.")
         trainer.fit(RunnerModule(runner), ckpt_path=ckpt_path)
         return runner.model
 

@@ -10,14 +10,11 @@ writes to a temporary name and renames it into place.
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import lightning.pytorch as pl
-import torch
 
-import mmhooks
-from mmhooks.runner.checkpoint import to_cpu, weights_to_cpu
+from mmhooks.runner.checkpoint_content import mmengine_checkpoint
 
 __all__ = ["add_mmengine_fields", "save_via_trainer"]
 
@@ -41,37 +38,13 @@ def add_mmengine_fields(
     save_optimizer: bool = True,
     save_param_scheduler: bool = True,
 ) -> None:
-    """Rewrite ``checkpoint`` in place: MMEngine's keys first, then Lightning's."""
-    meta = dict(meta) if meta else dict(epoch=runner.epoch, iter=runner.iter)
-    meta.update(
-        cfg=getattr(runner.cfg, "pretty_text", ""),
-        seed=runner.seed,
-        experiment_name=runner.experiment_name,
-        time=time.strftime("%Y%m%d_%H%M%S", time.localtime()),
-        mmhooks_version=mmhooks.__version__,
-    )
-    dataset = getattr(runner.train_dataloader, "dataset", None)
-    metainfo = getattr(dataset, "metainfo", None)
-    if metainfo is not None:
-        meta["dataset_meta"] = metainfo
+    """Rewrite ``checkpoint`` in place: MMEngine's keys first (``mmengine_checkpoint``), then Lightning's."""
     lightning_part = dict(checkpoint)
-    ordered: dict[str, Any] = {
-        "meta": meta,
-        "state_dict": weights_to_cpu(lightning_part.pop("state_dict", {})),
-        "message_hub": to_cpu(runner.message_hub.state_dict()),
-    }
-    optim_wrapper = runner.optim_wrapper
-    if save_optimizer and optim_wrapper is not None:
-        ordered["optimizer"] = to_cpu(optim_wrapper.state_dict())
-    elif not save_optimizer:
+    ordered = mmengine_checkpoint(runner, lightning_part.pop("state_dict", {}), meta=meta,
+                                  save_optimizer=save_optimizer, save_param_scheduler=save_param_scheduler)
+    if not save_optimizer:
         for key in _OPTIMIZER_KEYS:
             lightning_part.pop(key, None)
-    schedulers = runner.param_schedulers
-    if save_param_scheduler and schedulers:
-        if isinstance(schedulers, dict):
-            ordered["param_schedulers"] = {k: [s.state_dict() for s in v] for k, v in schedulers.items()}
-        else:
-            ordered["param_schedulers"] = [s.state_dict() for s in schedulers]
     checkpoint.clear()
     checkpoint.update(ordered)
     checkpoint.update(lightning_part)

@@ -31,6 +31,7 @@ from mmhooks.adapters.lightning.schedules import build_trainer_schedulers, check
 from mmhooks.errors import ConfigError
 from mmhooks.runner.base import RunnerBase
 from mmhooks.runner.hook_list import HookList
+from mmhooks.runner.resume import load_param_scheduler_states
 
 __all__ = ["HookCallback"]
 
@@ -236,13 +237,7 @@ class HookCallback(Callback):
         if state is None or not schedulers:
             return
         self._pending_scheduler_state = None
-        if isinstance(schedulers, Mapping):
-            for name, group in schedulers.items():
-                for scheduler, scheduler_state in zip(group, state[name]):
-                    scheduler.load_state_dict(scheduler_state)
-        else:
-            for scheduler, scheduler_state in zip(schedulers, state):
-                scheduler.load_state_dict(scheduler_state)
+        load_param_scheduler_states(schedulers, state)
 
     def _close_train_epoch(self) -> None:
         self._epoch_open = False

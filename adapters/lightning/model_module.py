@@ -23,31 +23,12 @@ from typing import Any, TypeVar, cast, overload
 import lightning.pytorch as pl
 import torch
 
+from mmhooks.runner.train_step import is_backend_aware, uses_default_train_step
+from mmhooks.runner.train_step import sub_wrappers as _sub_wrappers
+
 __all__ = ["MMModelModule", "uses_default_train_step"]
 
 _Destination = TypeVar("_Destination", bound=dict[str, Any])
-
-
-def uses_default_train_step(model: Any) -> bool:
-    """True when ``model.train_step`` is a BaseModel's (mmhooks' or MMEngine's), not an override."""
-    bases = []
-    from mmhooks.model.base_model import BaseModel
-
-    bases.append(BaseModel)
-    import sys
-
-    mm_base = sys.modules.get("mmengine.model.base_model.base_model")
-    if mm_base is not None:
-        bases.append(mm_base.BaseModel)
-    step = getattr(type(model), "train_step", None)
-    return any(step is base.train_step for base in bases)
-
-
-def _sub_wrappers(optim_wrapper: Any) -> list[Any]:
-    items = getattr(optim_wrapper, "optim_wrappers", None)
-    if isinstance(items, Mapping):
-        return list(items.values())
-    return [optim_wrapper]
 
 
 def _plain_optimizer(optimizer: Any) -> Any:
@@ -59,18 +40,6 @@ def _plain_optimizer(optimizer: Any) -> Any:
 
 def _same_optimizer(a: Any, b: Any) -> bool:
     return _plain_optimizer(a) is _plain_optimizer(b)
-
-
-def is_backend_aware(wrapper: Any) -> bool:
-    """True for mmhooks' wrappers, which can route backward and step through Lightning.
-
-    A wrapper a downstream constructor returns (MMEngine's ``OptimWrapper``, or a
-    subclass with its own ``update_params``) runs as it is, inside the model's own
-    ``train_step``.
-    """
-    from mmhooks.optim import OptimWrapper
-
-    return isinstance(wrapper, OptimWrapper)
 
 
 class MMModelModule(pl.LightningModule):

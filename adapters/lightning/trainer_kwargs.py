@@ -38,46 +38,19 @@ from typing import Any
 
 import torch
 
-from mmhooks.errors import ConfigError, check_keys, closest
+from mmhooks.errors import ConfigError, check_keys
+from mmhooks.runner.execution_cfg import LAUNCHERS, check_launcher
+from mmhooks.runner.execution_cfg import amp_precision as _precision
 from mmhooks.runner.train_cfg import TrainSchedule, parse_train_cfg
 
 __all__ = ["LAUNCHERS", "build_trainer_kwargs", "trainer_kwargs"]
 
-LAUNCHERS = ("mpi", "none", "pytorch", "slurm")
 # Config keys the HookCallback's runner exposes as attributes, under the same names.
 _RUNNER_KEYS = ("experiment_name", "visualizer", "log_processor", "log_level", "launcher", "default_scope", "load_from")
 
 
-_PRECISION_BY_DTYPE = {"bfloat16": "bf16-mixed", "float16": "16-mixed", "float32": "32-true", "float64": "64-true"}
-
-
-def _is_amp_type(type_: Any) -> bool:
-    name = type_ if isinstance(type_, str) else getattr(type_, "__name__", None)
-    return isinstance(name, str) and name.rsplit(".", 1)[-1] == "AmpOptimWrapper"
-
-
-def _precision(optim_wrapper: Any) -> str | None:
-    """Lightning's precision for an ``AmpOptimWrapper`` config or built wrapper; None for the others."""
-    if isinstance(optim_wrapper, Mapping):
-        if not _is_amp_type(optim_wrapper.get("type")):
-            return None
-        dtype = optim_wrapper.get("dtype")
-        if dtype is None:
-            return "16-mixed" if torch.cuda.is_available() else "bf16-mixed"
-        name = str(dtype).replace("torch.", "")
-        if name not in _PRECISION_BY_DTYPE:
-            raise ConfigError("optim_wrapper.dtype", dtype, f"one of {sorted(_PRECISION_BY_DTYPE)}",
-                              "write dtype='float16' or dtype='bfloat16'.")
-        return _PRECISION_BY_DTYPE[name]
-    precision = getattr(optim_wrapper, "precision", None)
-    return precision if isinstance(precision, str) else None
-
-
 def _launcher_kwargs(launcher: str, path: str = "launcher") -> dict[str, Any]:
-    if launcher not in LAUNCHERS:
-        near = closest(launcher, LAUNCHERS)
-        raise ConfigError(path, launcher, f"one of {list(LAUNCHERS)}", f"did you mean {near!r}?" if near else
-                          "use 'none' for a single process.")
+    check_launcher(launcher, path)
     if launcher == "none":
         return dict(devices=1)
     if launcher == "pytorch":

@@ -8,6 +8,8 @@ the Lightning backend.
 
 from __future__ import annotations
 
+import functools
+import operator
 from abc import abstractmethod
 from collections import OrderedDict
 from typing import Any, Protocol, cast
@@ -121,12 +123,15 @@ class BaseModel(BaseModule):
         entries: list[tuple[str, torch.Tensor]] = []
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
-                entries.append((name, value.mean()))
+                # The mean of a 0-d tensor is the tensor: skipping it saves an op and a backward node per step.
+                entries.append((name, value if value.dim() == 0 else value.mean()))
             elif isinstance(value, list) and all(isinstance(item, torch.Tensor) for item in value):
                 entries.append((name, sum(item.mean() for item in value)))
             else:
                 raise TypeError(f"{name} is not a tensor or list of tensors")
-        loss = cast(torch.Tensor, sum(value for name, value in entries if "loss" in name))  # 0 with no loss entry
+        terms = [value for name, value in entries if "loss" in name]
+        # MMEngine's sum() starts from 0; 0 + x is x, so adding the terms themselves gives the same bits.
+        loss = cast(torch.Tensor, functools.reduce(operator.add, terms) if terms else 0)  # 0 with no loss entry
         return loss, OrderedDict([("loss", loss), *entries])
 
     def _run_forward(self, data: Any, mode: str) -> Any:

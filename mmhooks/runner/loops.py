@@ -10,18 +10,25 @@ of mount points exactly.
 
 The counters are the runner's (``runner.context.progress``): a loop holds no
 second copy. ``dataloader`` is the runner's built loader.
+
+Where mmhooks goes beyond MMEngine's loops: an epoch resumed from a
+checkpoint taken mid-epoch continues after the batches it had already
+trained on (MMEngine restarts the epoch), ``train_step_fn`` lets a backend
+say how a step is carried out, and a backend with several processes makes
+every rank agree on ``stop_training`` where the loop checks it.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from mmhooks.registry import LOOPS
+from mmhooks.runner.resume import batches_done_in_epoch, skip_done_batches
 
 if TYPE_CHECKING:
     from mmhooks.runner.base import RunnerBase
@@ -60,6 +67,10 @@ class BaseLoop:
 
 class _TrainLoop(BaseLoop):
     """Counters, limits, the stop flag and the validation schedule shared by both train loops."""
+
+    #: How one training step is carried out: ``None`` calls ``model.train_step(data_batch, optim_wrapper)``;
+    #: a backend that runs the model through its strategy (DDP's forward, a precision plugin) sets a callable.
+    train_step_fn: Callable[[Any], Any] | None = None
 
     def __init__(self, runner: RunnerBase, dataloader: Any = None, val_begin: int | None = None,
                  val_interval: int | None = None, dynamic_intervals: Sequence[tuple[int, int]] | None = None) -> None:
@@ -146,8 +157,26 @@ class _TrainLoop(BaseLoop):
             self._runner.context.progress.iter += 1
 
     def _train_step(self, data_batch: Any) -> Any:
+        step = self.train_step_fn
+        if step is not None:
+            return step(data_batch)
         runner = self._runner
         return runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
+
+    def _stop_agreed(self) -> bool:
+        """``stop_training`` where MMEngine's loop checks it; with several processes every rank agrees.
+
+        A hook that asks to stop on one rank only (a decision from rank-local
+        metrics) stops all of them, instead of leaving the others waiting in
+        the next collective. The backend's ``agree_on_stop`` decides.
+        """
+        runner = self._runner
+        stop = runner.stop_requested()
+        agree = getattr(runner.backend, "agree_on_stop", None)
+        if agree is not None:
+            stop = bool(agree(stop))
+            runner.request_stop(stop)
+        return stop
 
 
 @LOOPS.register_module()
@@ -160,12 +189,14 @@ class EpochBasedTrainLoop(_TrainLoop):
         super().__init__(runner, dataloader, val_begin, val_interval, dynamic_intervals)
         if max_epochs is not None:
             runner.context.progress.max_epochs = int(max_epochs)
+        self._resumed_batches = 0
 
     def run(self) -> Any:
         """Train until ``max_epochs`` or a stop request; validate when the schedule says so."""
         runner = self._runner
         runner.call_hook("before_train")
-        while self.epoch < self.max_epochs and not self.stop_training:
+        self._resumed_batches = batches_done_in_epoch(self.epoch, self.iter, _length(self.dataloader))
+        while self.epoch < self.max_epochs and not self._stop_agreed():
             self.run_epoch()
             if runner.val_loop is not None and self.validation_due():
                 runner.val_loop.run()
@@ -176,14 +207,19 @@ class EpochBasedTrainLoop(_TrainLoop):
         runner = self._runner
         runner.call_hook("before_train_epoch")
         runner.model.train()
-        for index, data_batch in enumerate(self.batches()):
+        done, self._resumed_batches = self._resumed_batches, 0
+        for index, data_batch in enumerate(self.batches(done), done):
             self.run_iter(index, data_batch)
         runner.call_hook("after_train_epoch")
         self._advance(by_epoch=True)
 
-    def batches(self) -> Any:
-        """The batches of the current epoch (a backend may skip those a resumed epoch already used)."""
-        return self.dataloader
+    def batches(self, skip: int = 0) -> Any:
+        """The batches of the current epoch after its first ``skip`` (those a resumed epoch already trained on).
+
+        The sampler is the dataloader's own, so ``set_epoch`` (DistSamplerSeedHook)
+        gives the order the interrupted run had.
+        """
+        return skip_done_batches(self.dataloader, skip) if skip else self.dataloader
 
     def run_iter(self, idx: int, data_batch: Any) -> None:
         runner = self._runner
@@ -232,7 +268,7 @@ class IterBasedTrainLoop(_TrainLoop):
         runner.call_hook("before_train_epoch")
         iterator = self.prepare()
         self.skip_trained_batches()
-        while self.iter < self.max_iters and not self.stop_training:
+        while self.iter < self.max_iters and not self._stop_agreed():
             runner.model.train()
             self.run_iter(next(iterator))
             if runner.val_loop is not None and self.validation_due():
@@ -349,6 +385,13 @@ class TestLoop(_EvalLoop):
     @property
     def test_loss(self) -> dict[str, Any]:
         return self.losses
+
+
+def _length(dataloader: Any) -> int | None:
+    try:
+        return len(dataloader)
+    except TypeError:  # an iterable dataset without a length
+        return None
 
 
 def _device_type(model: Any) -> str:

@@ -293,6 +293,8 @@ class Runner(RunnerBase):
         path = self.context.resumed_from
         if path is None:
             return
+        if self.context.resume is True and not self.load_from:
+            self.logger.info(f"Auto resumed from the latest checkpoint {path}.")
         self.logger.info(f"Load checkpoint from {path}")
         self.logger.info(f"resumed epoch: {self.epoch}, iter: {self.iter}")
         self.logger.info(f"Resumed from {path} (epoch {self.epoch}, iter {self.iter})")

@@ -1,4 +1,5 @@
-"""Lightning's ddp strategy on two CPU processes (gloo): rank-zero files, synced buffers, sharded data."""
+"""DDP on two CPU processes (gloo), on the Trainer's and on Fabric's ddp strategy: rank-zero files, synced buffers,
+sharded data."""
 
 from __future__ import annotations
 
@@ -9,24 +10,26 @@ import sys
 
 import pytest
 
+from backends import BACKENDS, backend  # noqa: F401  (the fixture)
+
 pytestmark = pytest.mark.slow  # subprocesses: deselect with -m 'not slow'
 
 JOB = os.path.join(os.path.dirname(__file__), "..", "support", "ddp_job.py")
 
 
-def launch(root, *flags):
+def launch(root, backend, *flags):
     work_dir, out_dir = root / "work", root / "out"
     out_dir.mkdir()
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, JOB, str(work_dir), str(out_dir), *flags], capture_output=True,
-                            text=True, timeout=300, env=env)
+    result = subprocess.run([sys.executable, JOB, str(work_dir), str(out_dir), f"--backend={backend}", *flags],
+                            capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return work_dir, [json.load(open(out_dir / f"rank{r}.json")) for r in (0, 1)]
 
 
-@pytest.fixture(scope="module")
-def ddp_run(tmp_path_factory):
-    return launch(tmp_path_factory.mktemp("ddp"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def ddp_run(request, tmp_path_factory):
+    return launch(tmp_path_factory.mktemp(f"ddp_{request.param}"), request.param)
 
 
 def test_rank_and_world_size_from_before_run(ddp_run):
@@ -74,15 +77,38 @@ def test_buffers_and_weights_equal_across_ranks(ddp_run):
     assert ranks[0]["weight"] == ranks[1]["weight"]
 
 
-def test_without_sync_buffers_hook_buffers_drift(tmp_path):
+def test_without_sync_buffers_hook_buffers_drift(tmp_path, backend):
     """The control for the test above: DDP does not broadcast buffers (as MMEngine wraps models)."""
-    _, ranks = launch(tmp_path, "--no-sync-buffers")
+    _, ranks = launch(tmp_path, backend, "--no-sync-buffers")
     assert ranks[0]["bn_mean"] != ranks[1]["bn_mean"]
     assert ranks[0]["weight"] == ranks[1]["weight"]
 
 
-def test_a_stop_requested_on_one_rank_stops_every_rank(tmp_path):
-    work_dir, ranks = launch(tmp_path, "--stop-on-rank-zero")
+FLAG_SETS = {
+    "accumulate": (("--accumulate",), ["Toy", "OptimWrapper", 3]),
+    "accumulate-own-train-step": (("--accumulate", "--own-train-step"), ["OwnStep", "OptimWrapper", 3]),
+    "accumulate-amp-bf16": (("--accumulate", "--amp"), ["Toy", "AmpOptimWrapper", 3]),
+}
+
+
+@pytest.mark.parametrize("flags, setup", list(FLAG_SETS.values()), ids=list(FLAG_SETS))
+def test_both_backends_train_alike_with_accumulation_amp_and_a_models_own_train_step(tmp_path, flags, setup):
+    """Accumulation windows (no all-reduce inside, one at the window's end, a last window cut by the epoch's
+    end), a model's own train_step inside DDP's forward, bf16 autocast with clipping: the Trainer's DDP and
+    Fabric's DDP agree, and every rank ends with the same weights."""
+    for name in BACKENDS:
+        (tmp_path / name).mkdir()
+    results = {name: launch(tmp_path / name, name, *flags)[1] for name in BACKENDS}
+    for name, ranks in results.items():
+        assert ranks[0]["weight"] == ranks[1]["weight"], name
+        assert ranks[0]["setup"] == setup, name  # the flags reached the run
+    lightning, fabric = results["lightning"][0], results["fabric"][0]
+    assert fabric["weight"] == pytest.approx(lightning["weight"], abs=1e-6)
+    assert fabric["bn_mean"] == pytest.approx(lightning["bn_mean"], abs=1e-6)
+
+
+def test_a_stop_requested_on_one_rank_stops_every_rank(tmp_path, backend):
+    work_dir, ranks = launch(tmp_path, backend, "--stop-on-rank-zero")
     assert [len(r["seen"]) for r in ranks] == [12, 12]  # one epoch of 12 samples each, then both stopped
     assert [len(r["metrics"]) for r in ranks] == [1, 1]
     assert "epoch_2.pth" not in os.listdir(work_dir)

@@ -15,6 +15,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from backends import backend  # noqa: F401  (the fixture)
+
 mmengine = pytest.importorskip("mmengine")
 
 
@@ -87,7 +89,7 @@ def run(runner_cls, base_model, base_metric, base_hook, work_dir, **extra):
     return trace, trained
 
 
-def test_accumulation_window_across_an_epoch_end_with_validation_matches_mmengine(tmp_path):
+def test_accumulation_window_across_an_epoch_end_with_validation_matches_mmengine(tmp_path, backend):
     from mmengine.evaluator import BaseMetric as MMMetric
     from mmengine.hooks import Hook as MMHook
     from mmengine.model import BaseModel as MMModel
@@ -100,7 +102,7 @@ def test_accumulation_window_across_an_epoch_end_with_validation_matches_mmengin
 
     theirs, their_model = run(MMRunner, MMModel, MMMetric, MMHook, tmp_path / "mm")
     ours, our_model = run(Runner, BaseModel, BaseMetric, Hook, tmp_path / "ours",
-                          trainer=dict(accelerator="cpu", enable_progress_bar=False))
+                          trainer=dict(accelerator="cpu", enable_progress_bar=False), backend=backend)
     assert len(theirs) == 15
     assert [i for i, _, _ in ours] == [i for i, _, _ in theirs]
     assert [lr for _, _, lr in ours] == pytest.approx([lr for _, _, lr in theirs], abs=1e-12)

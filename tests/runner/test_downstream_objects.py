@@ -31,6 +31,8 @@ from mmengine.runner import Runner as MMRunner  # noqa: E402
 from mmhooks.model import BaseModel  # noqa: E402
 from mmhooks.runner import Runner  # noqa: E402
 
+from backends import backend  # noqa: E402, F401  (the fixture)
+
 
 def net(base):
     class Net(base):
@@ -126,20 +128,20 @@ def assert_same_state(ours, theirs):
         torch.testing.assert_close(ours.state_dict()[key], value, rtol=0, atol=1e-6, msg=key)
 
 
-def ours_kwargs():
-    return dict(trainer=dict(accelerator="cpu", enable_progress_bar=False))
+def ours_kwargs(backend):
+    return dict(trainer=dict(accelerator="cpu", enable_progress_bar=False), backend=backend)
 
 
-def test_a_constructor_returning_mmengines_optim_wrapper_trains_as_mmengine(tmp_path):
+def test_a_constructor_returning_mmengines_optim_wrapper_trains_as_mmengine(tmp_path, backend):
     optim_wrapper = dict(constructor=ReturnsMMEngineWrapper, optimizer=dict(type="SGD", lr=0.02, momentum=0.9),
                          clip_grad=dict(max_norm=1.0))
     theirs, _ = run(MMRunner, MMModel, tmp_path / "mm", optim_wrapper=dict(optim_wrapper))
-    ours, runner = run(Runner, BaseModel, tmp_path / "ours", optim_wrapper=dict(optim_wrapper), **ours_kwargs())
+    ours, runner = run(Runner, BaseModel, tmp_path / "ours", optim_wrapper=dict(optim_wrapper), **ours_kwargs(backend))
     assert type(runner.optim_wrapper) is MMOptimWrapper  # the constructor's object, used as it is
     assert_same_state(ours, theirs)
 
 
-def test_an_mmengine_scheduler_subclass_takes_mmhooks_optim_wrapper(tmp_path):
+def test_an_mmengine_scheduler_subclass_takes_mmhooks_optim_wrapper(tmp_path, backend):
     def schedule():
         return dict(optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
                     param_scheduler=[dict(type=HalvingLinearLR, start_factor=0.5, by_epoch=False, begin=0, end=6)])
@@ -155,27 +157,27 @@ def test_an_mmengine_scheduler_subclass_takes_mmhooks_optim_wrapper(tmp_path):
 
     theirs, _ = run(MMRunner, MMModel, tmp_path / "mm", custom_hooks=[recorder("mm")], **schedule())
     ours, _ = run(Runner, BaseModel, tmp_path / "ours", custom_hooks=[recorder("ours")], **schedule(),
-                  **ours_kwargs())
+                  **ours_kwargs(backend))
     assert len(lrs["mm"]) == 8
     assert lrs["ours"] == pytest.approx(lrs["mm"], abs=1e-12)
     assert_same_state(ours, theirs)
 
 
-def test_a_hook_that_checks_mmengines_train_loop_type_runs_as_under_mmengine(tmp_path):
+def test_a_hook_that_checks_mmengines_train_loop_type_runs_as_under_mmengine(tmp_path, backend):
     seen: dict[str, list[int]] = {"mm": [], "ours": []}
     optim = dict(optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.005)))
     theirs, _ = run(MMRunner, MMModel, tmp_path / "mm", custom_hooks=[PreciseBNLike(seen["mm"])], **optim)
     ours, runner = run(Runner, BaseModel, tmp_path / "ours", custom_hooks=[PreciseBNLike(seen["ours"])], **optim,
-                       **ours_kwargs())
+                       **ours_kwargs(backend))
     assert seen["mm"] == [2, 2] and seen["ours"] == seen["mm"]  # the hook did not switch itself off
     assert isinstance(runner.train_loop, MMEpochLoop)
     assert_same_state(ours, theirs)  # BN statistics included
 
 
-def test_mmengines_current_instances_are_the_runs_own_from_hook_construction_on(tmp_path):
+def test_mmengines_current_instances_are_the_runs_own_from_hook_construction_on(tmp_path, backend):
     found: dict[str, object] = {}
     _, runner = run(Runner, BaseModel, tmp_path / "ours", optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)),
-                    custom_hooks=[dict(type=CurrentInstances, found=found)], **ours_kwargs())
+                    custom_hooks=[dict(type=CurrentInstances, found=found)], **ours_kwargs(backend))
     assert found["visualizer_at_init"] is runner.visualizer is found["visualizer"]
     assert found["hub_at_init"] is runner.message_hub is found["hub"]
     assert found["config_is_mmengine"] is True

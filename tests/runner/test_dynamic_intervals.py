@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from backends import BACKENDS
 from trace_utils import make_recorder, mmengine_metric, mmengine_toy_model, regression_data
 
 mmengine = pytest.importorskip("mmengine")
@@ -65,17 +66,26 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", list(CASES), ids=list(CASES))
-def test_validation_points_match_mmengine(name, tmp_path):
+@pytest.fixture(scope="module", params=list(CASES), ids=list(CASES))
+def mmengine_points(request, tmp_path_factory):
+    """(case name, MMEngine's validation points): one MMEngine run per case, shared by both backends."""
     from mmengine.hooks import Hook as MMHook
     from mmengine.runner import Runner as MMRunner
 
+    torch.manual_seed(0)
+    work_dir = tmp_path_factory.mktemp("mm")
+    return request.param, val_points(MMRunner, MMHook, mmengine_toy_model(), mmengine_metric(), work_dir,
+                                     CASES[request.param])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_validation_points_match_mmengine(mmengine_points, backend, tmp_path):
     from mmhooks.hooks import Hook
     from mmhooks.runner import Runner
 
+    name, expected = mmengine_points
     torch.manual_seed(0)
-    expected = val_points(MMRunner, MMHook, mmengine_toy_model(), mmengine_metric(), tmp_path / "mm", CASES[name])
     got = val_points(Runner, Hook, ours_toy_model(), ours_metric(), tmp_path / "ours", CASES[name],
-                     trainer=dict(enable_progress_bar=False))
+                     trainer=dict(enable_progress_bar=False), backend=backend)
     assert len(expected) >= 3
     assert got == expected

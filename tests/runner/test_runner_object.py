@@ -1,4 +1,4 @@
-"""The Runner a user holds is the runner hooks see, before, during and after a run (as MMEngine's).
+"""The Runner a user holds is the runner hooks see, before, during and after a run (as MMEngine's), on each backend.
 
 OpenMMLab ``tools/train.py`` scripts and tests read ``runner.logger``,
 ``runner.epoch``, ``runner.train_loop`` ... around ``runner.train()``; each
@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
+
+from backends import backend  # noqa: F401  (the fixture)
 
 mmengine = pytest.importorskip("mmengine")
 
@@ -72,7 +74,7 @@ def build(runner_cls, base_model, base_metric, work_dir, **extra):
                       experiment_name=f"object_{uuid.uuid4().hex}", **extra)
 
 
-def both(tmp_path, **extra):
+def both(tmp_path, backend, **extra):
     from mmengine.evaluator import BaseMetric as MMMetric
     from mmengine.model import BaseModel as MMModel
     from mmengine.runner import Runner as MMRunner
@@ -83,7 +85,7 @@ def both(tmp_path, **extra):
 
     theirs = build(MMRunner, MMModel, MMMetric, tmp_path / "mm", **extra)
     ours = build(Runner, BaseModel, BaseMetric, tmp_path / "ours",
-                 trainer=dict(accelerator="cpu", enable_progress_bar=False), **extra)
+                 trainer=dict(accelerator="cpu", enable_progress_bar=False), backend=backend, **extra)
     return ours, theirs
 
 
@@ -94,8 +96,8 @@ def snapshot(runner):
     return {name: getattr(runner, name) for name in ATTRIBUTES}
 
 
-def test_attributes_before_and_after_train_are_mmengines(tmp_path):
-    ours, theirs = both(tmp_path, randomness=dict(seed=3))
+def test_attributes_before_and_after_train_are_mmengines(tmp_path, backend):
+    ours, theirs = both(tmp_path, backend, randomness=dict(seed=3))
     for runner in (ours, theirs):
         assert isinstance(runner.logger, logging.Logger)
         assert runner.message_hub is not None and runner.visualizer is not None
@@ -113,7 +115,7 @@ def test_attributes_before_and_after_train_are_mmengines(tmp_path):
     torch.testing.assert_close(ours.model.layer.weight, theirs.model.layer.weight, rtol=0, atol=1e-6)
 
 
-def test_call_hook_and_a_hook_registered_after_val_run_in_the_next_val(tmp_path):
+def test_call_hook_and_a_hook_registered_after_val_run_in_the_next_val(tmp_path, backend):
     from mmengine.hooks import Hook as MMHook
 
     from mmhooks.hooks import Hook
@@ -130,7 +132,7 @@ def test_call_hook_and_a_hook_registered_after_val_run_in_the_next_val(tmp_path)
 
         return Counter()
 
-    ours, theirs = both(tmp_path)
+    ours, theirs = both(tmp_path, backend)
     for runner, base, key in ((ours, Hook, "ours"), (theirs, MMHook, "mm")):
         runner.val()
         runner.register_hook(counter(base, key))
@@ -139,11 +141,11 @@ def test_call_hook_and_a_hook_registered_after_val_run_in_the_next_val(tmp_path)
     assert calls["ours"] == calls["mm"] == ["before_val", "custom:1"]
 
 
-def test_load_from_logs_and_init_weights_is_skipped_nowhere_but_resume(tmp_path):
-    ours, _ = both(tmp_path)
+def test_load_from_logs_and_init_weights_is_skipped_nowhere_but_resume(tmp_path, backend):
+    ours, _ = both(tmp_path, backend)
     ours.train()
     checkpoint = os.path.join(ours.work_dir, "epoch_2.pth")
-    again, _ = both(tmp_path / "again", load_from=checkpoint, log_level="INFO")
+    again, _ = both(tmp_path / "again", backend, load_from=checkpoint, log_level="INFO")
     again.train()
     log_file = os.path.join(again.log_dir, f"{again.timestamp}.log")
     with open(log_file) as file:
@@ -152,8 +154,8 @@ def test_load_from_logs_and_init_weights_is_skipped_nowhere_but_resume(tmp_path)
     assert again.model.init_calls == 1
 
 
-def test_the_log_starts_as_mmengines(tmp_path):
-    ours, theirs = both(tmp_path, log_level="INFO")
+def test_the_log_starts_as_mmengines(tmp_path, backend):
+    ours, theirs = both(tmp_path, backend, log_level="INFO")
     ours.train()
     theirs.train()
 
@@ -234,7 +236,7 @@ def test_lines_logged_while_the_model_is_built_reach_the_log_file_as_in_mmengine
     assert text.count("mmhooks line while building") == 1
 
 
-def test_a_dataloader_that_cannot_be_built_leaves_work_dir_untouched(tmp_path):
+def test_a_dataloader_that_cannot_be_built_leaves_work_dir_untouched(tmp_path, backend):
     from mmhooks.errors import ConfigError
     from mmhooks.model import BaseModel
     from mmhooks.runner import Runner
@@ -243,18 +245,18 @@ def test_a_dataloader_that_cannot_be_built_leaves_work_dir_untouched(tmp_path):
     runner = Runner(model=net(BaseModel), work_dir=str(work_dir),
                     train_dataloader=dict(batch_size=2, dataset=dict(type="NoSuchDataset")),
                     train_cfg=dict(by_epoch=True, max_epochs=1), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
-                    trainer=dict(accelerator="cpu", enable_progress_bar=False))
+                    trainer=dict(accelerator="cpu", enable_progress_bar=False), backend=backend)
     with pytest.raises(ConfigError, match="NoSuchDataset"):
         runner.train()
     assert not work_dir.exists() or not any(work_dir.rglob("*"))
 
 
-def test_resume_logs_mmengines_lines_and_where_it_resumed_from(tmp_path, monkeypatch):
+def test_resume_logs_mmengines_lines_and_where_it_resumed_from(tmp_path, monkeypatch, backend):
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # MMEngine 0.10's resume on torch >= 2.6
-    ours, theirs = both(tmp_path, log_level="INFO")
+    ours, theirs = both(tmp_path, backend, log_level="INFO")
     ours.train()
     theirs.train()
-    again_ours, again_theirs = both(tmp_path, log_level="INFO", resume=True,
+    again_ours, again_theirs = both(tmp_path, backend, log_level="INFO", resume=True,
                                     train_cfg=dict(by_epoch=True, max_epochs=3))
 
     def log_of(runner):

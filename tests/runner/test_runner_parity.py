@@ -1,4 +1,4 @@
-"""The same run under MMEngine's Runner and under mmhooks' Runner leaves the same trace, files and logs."""
+"""The same run under MMEngine's Runner and under mmhooks' Runner (on each backend) leaves the same trace, files and logs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
+
+from backends import BACKENDS
 
 mmengine = pytest.importorskip("mmengine")
 
@@ -100,7 +102,7 @@ def mmengine_run(work_dir, cfg):
     return log, model, runner
 
 
-def mmhooks_run(work_dir, cfg):
+def mmhooks_run(work_dir, cfg, backend):
     from mmhooks.evaluator import BaseMetric
     from mmhooks.hooks import Hook
     from mmhooks.model import BaseModel
@@ -111,7 +113,7 @@ def mmhooks_run(work_dir, cfg):
     runner = Runner(model=toy_model(BaseModel), work_dir=str(work_dir), train_dataloader=train_dl,
                     val_dataloader=val_dl, val_evaluator=metric(BaseMetric),
                     custom_hooks=[lr_recorder(Hook, log), dict(type="EMAHook", momentum=0.1)],
-                    trainer=dict(enable_progress_bar=False), **cfg)
+                    trainer=dict(enable_progress_bar=False), backend=backend, **cfg)
     model = runner.train()
     return log, model, runner
 
@@ -141,7 +143,8 @@ def scalar_records(log_dir):
 
 
 @pytest.fixture(scope="module", params=["epoch", "iter"])
-def both_runs(request, tmp_path_factory):
+def mode(request):
+    """The job (epoch- or iteration-based), its config, and MMEngine's run of it (once for both backends)."""
     if request.param == "epoch":
         train_cfg = dict(by_epoch=True, max_epochs=4, val_interval=2)
         cfg = run_config(train_cfg, f"parity_epoch_{uuid.uuid4().hex}")
@@ -153,8 +156,19 @@ def both_runs(request, tmp_path_factory):
         cfg["default_hooks"]["checkpoint"].update(by_epoch=False, interval=5)
         cfg["default_hooks"]["logger"]["log_metric_by_epoch"] = False
         cfg["log_processor"]["by_epoch"] = False
-    root = tmp_path_factory.mktemp(request.param)
-    return mmengine_run(root / "mm", cfg), mmhooks_run(root / "ours", cfg)
+    return request.param, cfg
+
+
+@pytest.fixture(scope="module")
+def mmengine_result(mode, tmp_path_factory):
+    name, cfg = mode
+    return mmengine_run(tmp_path_factory.mktemp(f"mm_{name}"), cfg)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def both_runs(request, mode, mmengine_result, tmp_path_factory):
+    name, cfg = mode
+    return mmengine_result, mmhooks_run(tmp_path_factory.mktemp(f"{request.param}_{name}"), cfg, request.param)
 
 
 def test_lr_momentum_and_counters_per_iteration(both_runs):

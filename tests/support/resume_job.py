@@ -1,6 +1,7 @@
 """A small deterministic training job that can kill itself (SIGKILL) at a chosen point.
 
 Usage: python resume_job.py WORK_DIR TRACE_FILE [--kill-at-iter N | --kill-in-val EPOCH] [--resume]
+       [--backend lightning|fabric]
 
 Every training iteration appends ``iter lr momentum first-sample`` to TRACE_FILE
 (a resumed run appends the iterations it runs again), so a test can compare
@@ -93,6 +94,7 @@ def main() -> None:
     parser.add_argument("--kill-at-iter", type=int)
     parser.add_argument("--kill-in-val", type=int)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--backend", default="lightning")
     args = parser.parse_args()
     torch.manual_seed(0)
     loader = dict(dataset=dict(type="Numbered", n=24), batch_size=4, collate_fn=dict(type="default_collate"))
@@ -114,6 +116,7 @@ def main() -> None:
         resume=args.resume,
         log_level="WARNING",
         trainer=dict(enable_progress_bar=False),
+        backend=args.backend,
     )
     runner.train()
 
