@@ -8,7 +8,7 @@ _MODULES = {
     "HookCallback": "mmhooks.adapters.lightning.hook_callback",
     "LightningRunner": "mmhooks.adapters.lightning.runner_facade",
     "MMModelModule": "mmhooks.adapters.lightning.model_module",
-    "trainer_kwargs": "mmhooks.adapters.lightning.trainer_kwargs",
+    "trainer_kwargs": "mmhooks.adapters.lightning.trainer_args",
 }
 
 __all__ = sorted(_MODULES)

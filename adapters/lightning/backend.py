@@ -23,7 +23,7 @@ from mmhooks.adapters.lightning.loggers import lightning_loggers
 from mmhooks.adapters.lightning.model_module import MMModelModule
 from mmhooks.adapters.lightning.resume import skip_done_batches
 from mmhooks.adapters.lightning.session import TrainerSession
-from mmhooks.adapters.lightning.trainer_kwargs import build_trainer_kwargs
+from mmhooks.adapters.lightning.trainer_args import build_trainer_kwargs
 from mmhooks.runner.backend import framework_verbose
 from mmhooks.runner.checkpoint import load_checkpoint_file
 from mmhooks.runner.resume import resolve_resume

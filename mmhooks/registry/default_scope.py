@@ -136,10 +136,13 @@ def set_default_scope(scope: str | None) -> None:
 
     As MMEngine's Runner (which creates a ``DefaultScope`` instance for its
     ``default_scope``), without a warning when another scope was current;
-    ``None`` leaves the current scope as it is. MMEngine is imported here when
-    it is installed, so that MMEngine's registries (used by downstream code
-    such as mmcv's ``Compose``) follow the scope even if MMEngine is first
-    imported later by that code.
+    ``None`` leaves the current scope as it is. For a downstream scope
+    (``'mmdet'``...) MMEngine is imported here when it is installed, so that
+    MMEngine's registries (used by downstream code such as mmcv's ``Compose``)
+    follow the scope even if MMEngine is first imported later by that code. For
+    MMEngine's own scope it is not imported just for this (MMEngine's registries
+    fall back to their own scope, the same result): a run that never touches
+    MMEngine does not pay for importing it.
 
     Example:
         >>> set_default_scope("mmengine")
@@ -152,7 +155,7 @@ def set_default_scope(scope: str | None) -> None:
     current = DefaultScope.get_current_instance()
     if current is None or current.scope_name != scope:
         DefaultScope.get_instance(f"{scope}-{next(_unique)}", scope_name=scope)
-    _mirror_into_mmengine(scope, import_mmengine=True)
+    _mirror_into_mmengine(scope, import_mmengine=scope not in ("mmengine", "mmhooks"))
 
 
 def _check_scope(scope: object) -> None:

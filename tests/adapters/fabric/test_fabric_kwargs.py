@@ -37,9 +37,7 @@ def _summary(kwargs):
 
 @pytest.mark.parametrize("cfg", list(SHARED.values()), ids=list(SHARED))
 def test_fabric_and_trainer_read_the_shared_keys_alike(cfg):
-    # Imported here: importing the submodule at collection time would shadow the package's lazy
-    # ``mmhooks.adapters.lightning.trainer_kwargs`` function for test modules collected later.
-    from mmhooks.adapters.lightning.trainer_kwargs import build_trainer_kwargs
+    from mmhooks.adapters.lightning.trainer_args import build_trainer_kwargs
 
     trainer = build_trainer_kwargs(cfg, None, hook_callback=None)
     fabric = fabric_settings(cfg).kwargs

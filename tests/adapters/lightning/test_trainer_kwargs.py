@@ -228,3 +228,12 @@ def test_dist_cfg_sets_backend_and_timeout_but_nccl_needs_cuda():
     assert kwargs["strategy"]._timeout == datetime.timedelta(seconds=90)
     nccl = trainer_kwargs(base_cfg(launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="nccl"))))["strategy"]
     assert nccl._process_group_backend == ("nccl" if torch.cuda.is_available() else None)
+
+
+def test_the_package_export_stays_the_function_after_its_module_is_imported():
+    import importlib
+
+    importlib.import_module("mmhooks.adapters.lightning.trainer_args")
+    from mmhooks.adapters.lightning import trainer_kwargs as exported
+
+    assert callable(exported) and exported.__name__ == "trainer_kwargs"
