@@ -213,6 +213,7 @@ class Runner(RunnerBase):
             raise RuntimeError("Runner.train: no train_cfg. Fix: pass train_dataloader, train_cfg and optim_wrapper.")
         objects = self.context.objects
         objects.train_dataloader = self.build_dataloader(objects.train_dataloader, "train_dataloader")
+        self.share_dataset_meta(objects.train_dataloader)
         if objects.optim_wrapper is None:  # a second fit on the same Runner keeps its built objects
             objects.optim_wrapper = self._cfg_values.get("optim_wrapper")
         objects.optim_wrapper = interop.adopt(build_optim_wrapper(self.model, objects.optim_wrapper,
@@ -240,6 +241,26 @@ class Runner(RunnerBase):
         setattr(objects, loader_key, self.build_dataloader(getattr(objects, loader_key), loader_key))
         setattr(objects, evaluator_key, interop.adopt(build_evaluator(getattr(objects, evaluator_key),
                                                                       path=evaluator_key)))
+        self.share_dataset_meta(getattr(objects, loader_key), getattr(objects, evaluator_key))
+
+    def share_dataset_meta(self, dataloader: Any, evaluator: Any = None) -> None:
+        """MMEngine's loops: the dataset's ``metainfo`` becomes the visualizer's (and the evaluator's) ``dataset_meta``.
+
+        Downstream metrics (mmdet's ``CocoMetric``, mmseg's ``IoUMetric``) and
+        visualizers (class names next to labels) read it there. The train loader
+        is handed over first, then the val loader, so the val dataset's wins,
+        as in MMEngine's ``train()``.
+        """
+        dataset = getattr(dataloader, "dataset", None)
+        if hasattr(dataset, "metainfo"):
+            metainfo = dataset.metainfo
+            if evaluator is not None:
+                evaluator.dataset_meta = metainfo
+            self.visualizer.dataset_meta = metainfo
+            return
+        users = "visualizer" if evaluator is None else "evaluator, metric and visualizer"
+        self.logger.warning(f"Dataset {type(dataset).__name__} has no metainfo. ``dataset_meta`` in {users} will be "
+                            "None.")
 
     def init_model_weights(self) -> None:
         """MMEngine's ``_init_model_weights``: ``model.init_weights()`` when the model has it (train only)."""
