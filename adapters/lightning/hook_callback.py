@@ -151,19 +151,25 @@ class HookCallback(Callback):
         runner.visualizer
         runner.log_processor
         self._call("before_run")
-        if stage == "fit" and self._pending_checkpoint is None:
-            runner.init_model_weights()  # MMEngine: after before_run, before load_from (a resume overwrites all)
+        if stage == "fit":
+            # MMEngine: after before_run, before load_from, on resume too (its draws move torch's generator)
+            runner.init_model_weights()
         if self._pending_checkpoint is not None:
             checkpoint, self._pending_checkpoint = self._pending_checkpoint, None
-            self._apply_loaded_checkpoint(checkpoint)
+            self._apply_loaded_checkpoint(checkpoint, reload_weights=stage == "fit")
         elif runner.load_from and not runner._resume:  # MMEngine's load_from: weights only
             runner.load_checkpoint(runner.load_from)
 
-    def _apply_loaded_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """MMEngine's resume steps that Lightning does not do: hooks, message hub, scheduler state."""
+    def _apply_loaded_checkpoint(self, checkpoint: dict[str, Any], reload_weights: bool = False) -> None:
+        """MMEngine's resume steps that Lightning does not do: hooks, message hub, scheduler state.
+
+        ``reload_weights``: the model was initialised after Lightning restored it; load the weights again.
+        """
         runner, trainer = self.runner, self._trainer
-        if self._hooks.active("after_load_checkpoint"):
+        hooks_edit = bool(self._hooks.active("after_load_checkpoint"))
+        if hooks_edit:
             self._call("after_load_checkpoint", checkpoint=checkpoint)
+        if hooks_edit or reload_weights:
             # Hooks may have edited the weights (EMAHook swaps EMA and raw weights).
             if "state_dict" in checkpoint and trainer is not None:
                 trainer.strategy.load_model_state_dict(

@@ -220,8 +220,11 @@ class Runner(RunnerBase):
                                                                   path="optim_wrapper"))
         scale_cfg = self._cfg_values.get("auto_scale_lr")
         if scale_cfg:
-            auto_scale_lr(objects.optim_wrapper, scale_cfg, world_size=self.world_size,
-                          batch_size=int(getattr(objects.train_dataloader, "batch_size", 1) or 1))
+            batch_size = int(getattr(objects.train_dataloader, "batch_size", 1) or 1)
+            ratio = auto_scale_lr(objects.optim_wrapper, scale_cfg, world_size=self.world_size, batch_size=batch_size)
+            if ratio is not None:  # MMEngine's line, in the run's log
+                self.logger.info(f"LR is set based on batch size of {scale_cfg['base_batch_size']} and the current "
+                                 f"batch size is {self.world_size * batch_size}. Scaling the original LR by {ratio}.")
         loader = objects.train_dataloader
         epoch_length = len(loader) if hasattr(loader, "__len__") else None
         self.context.set_epoch_length(epoch_length)
