@@ -159,9 +159,7 @@ class LightningBackend(TrainerSession):  # type: ignore[misc, unused-ignore]  # 
         ckpt_path = resolve_resume(runner.context.resume, runner.load_from, runner.work_dir)
         if ckpt_path is not None:
             _check_resumable(ckpt_path)
-            runner.context.resumed_from = ckpt_path
-            if runner.context.resume is True and not runner.load_from:
-                runner.logger.info(f"Auto resumed from the latest checkpoint {ckpt_path}.")
+            runner.context.resumed_from = ckpt_path  # its lines are logged when the checkpoint is applied
         trainer.fit(RunnerModule(runner), ckpt_path=ckpt_path)
         return runner.model
 

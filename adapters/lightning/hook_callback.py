@@ -156,6 +156,9 @@ class HookCallback(Callback):
             runner.init_model_weights()
         if self._pending_checkpoint is not None:
             checkpoint, self._pending_checkpoint = self._pending_checkpoint, None
+            log_resume_start = getattr(runner, "log_resume_start", None)
+            if callable(log_resume_start):  # MMEngine's resume lines, after the initialisation table
+                log_resume_start(checkpoint)
             self._apply_loaded_checkpoint(checkpoint, reload_weights=stage == "fit")
         elif runner.load_from and not runner._resume:  # MMEngine's load_from: weights only
             runner.load_checkpoint(runner.load_from)

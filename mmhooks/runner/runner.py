@@ -305,13 +305,25 @@ class Runner(RunnerBase):
             self.visualizer.add_config(self.cfg)
         self.dump_config()
 
-    def log_resumed(self) -> None:
-        """MMEngine's lines after a resume (the backend calls it once counters are restored)."""
+    def log_resume_start(self, checkpoint: Mapping[str, Any]) -> None:
+        """MMEngine's lines when a resume takes its checkpoint: after ``init_weights``, before ``before_train``.
+
+        The counters come from the checkpoint's ``meta``, as MMEngine's ``resume`` reads them.
+        """
         path = self.context.resumed_from
         if path is None:
             return
+        if self.context.resume is True and not self.load_from:
+            self.logger.info(f"Auto resumed from the latest checkpoint {path}.")
+        meta = checkpoint.get("meta") or {}
         self.logger.info(f"Load checkpoint from {path}")
-        self.logger.info(f"resumed epoch: {self.epoch}, iter: {self.iter}")
+        self.logger.info(f"resumed epoch: {meta.get('epoch', self.epoch)}, iter: {meta.get('iter', self.iter)}")
+
+    def log_resumed(self) -> None:
+        """Where the run continues (the backend calls it once counters are restored)."""
+        path = self.context.resumed_from
+        if path is None:
+            return
         self.logger.info(f"Resumed from {path} (epoch {self.epoch}, iter {self.iter})")
 
     def summary(self) -> str:
