@@ -254,7 +254,7 @@ class Runner(RunnerBase):
         is handed over first, then the val loader, so the val dataset's wins,
         as in MMEngine's ``train()``.
         """
-        dataset = getattr(dataloader, "dataset", None)
+        dataset: Any = getattr(dataloader, "dataset", None)
         if hasattr(dataset, "metainfo"):
             metainfo = dataset.metainfo
             if evaluator is not None:
