@@ -24,7 +24,8 @@ mmengine = pytest.importorskip("mmengine")
 pytestmark = pytest.mark.slow  # four Lightning fits
 
 MARKERS = ("Name of parameter - Initialization information", "Auto resumed from the latest checkpoint",
-           "Load checkpoint from", "resumed epoch:", "Checkpoints will be saved to", "Saving checkpoint at")
+           "Load checkpoint from", "resumed epoch:", "Checkpoints will be saved to", "Advance dataloader",
+           "Saving checkpoint at")
 
 
 def model(lib: Any) -> nn.Module:
@@ -41,12 +42,13 @@ def model(lib: Any) -> nn.Module:
     return Net()
 
 
-def train(lib: Any, runner_cls: type, work_dir: Any, max_epochs: int, resume: bool, **extra: Any) -> list[str]:
+def train(lib: Any, runner_cls: type, work_dir: Any, train_cfg: dict[str, Any], resume: bool,
+          **extra: Any) -> list[str]:
     x = torch.randn(8, 3, generator=torch.Generator().manual_seed(4))
     runner = runner_cls(
         model=model(lib), work_dir=str(work_dir), experiment_name=f"resume_log_{uuid.uuid4().hex}",
         train_dataloader=DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=4),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.05)),
+        train_cfg=train_cfg, optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.05)),
         randomness=dict(seed=5), resume=resume, **extra)
     runner.train()
     with open(os.path.join(runner.log_dir, f"{runner.timestamp}.log")) as file:
@@ -59,21 +61,42 @@ def train(lib: Any, runner_cls: type, work_dir: Any, max_epochs: int, resume: bo
     return found
 
 
-def test_the_resume_lines_come_where_mmengine_writes_them(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # MMEngine's own resume under torch >= 2.6
+def resumed_logs(tmp_path, first: dict[str, Any], second: dict[str, Any], extra: dict[str, Any]):
     import mmengine.model
     import mmengine.runner
 
     import mmhooks.model
     import mmhooks.runner
 
+    theirs = (mmengine.model, mmengine.runner.Runner)
+    ours = (mmhooks.model, mmhooks.runner.Runner)
     quiet = dict(trainer=dict(enable_progress_bar=False))
-    train(mmengine.model, mmengine.runner.Runner, tmp_path / "mm", max_epochs=1, resume=False)
-    train(mmhooks.model, mmhooks.runner.Runner, tmp_path / "ours", max_epochs=1, resume=False, **quiet)
-    theirs = train(mmengine.model, mmengine.runner.Runner, tmp_path / "mm", max_epochs=2, resume=True)
-    ours = train(mmhooks.model, mmhooks.runner.Runner, tmp_path / "ours", max_epochs=2, resume=True, **quiet)
+    train(*theirs, tmp_path / "mm", first, resume=False, **extra)
+    train(*ours, tmp_path / "ours", first, resume=False, **extra, **quiet)
+    return (train(*theirs, tmp_path / "mm", second, resume=True, **extra),
+            train(*ours, tmp_path / "ours", second, resume=True, **extra, **quiet))
+
+
+def test_the_resume_lines_come_where_mmengine_writes_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # MMEngine's own resume under torch >= 2.6
+    theirs, ours = resumed_logs(tmp_path, dict(by_epoch=True, max_epochs=1), dict(by_epoch=True, max_epochs=2), {})
     assert theirs == ["Name of parameter - Initialization information",
                       "Auto resumed from the latest checkpoint <work_dir>/epoch_1.pth.",
                       "Load checkpoint from <work_dir>/epoch_1.pth", "resumed epoch: 1, iter: 2",
                       "Checkpoints will be saved to <work_dir>.", "Saving checkpoint at 2 epochs"]
+    assert ours == theirs
+
+
+def test_an_iteration_based_resume_skips_batches_after_before_train_epoch(tmp_path, monkeypatch):
+    """MMEngine's IterBasedTrainLoop says it advances the dataloader after before_train and before_train_epoch."""
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    checkpoints = dict(default_hooks=dict(checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=3)))
+    theirs, ours = resumed_logs(tmp_path, dict(by_epoch=False, max_iters=3), dict(by_epoch=False, max_iters=5),
+                                checkpoints)
+    assert theirs == ["Name of parameter - Initialization information",
+                      "Auto resumed from the latest checkpoint <work_dir>/iter_3.pth.",
+                      "Load checkpoint from <work_dir>/iter_3.pth", "resumed epoch: 0, iter: 3",
+                      "Checkpoints will be saved to <work_dir>.",
+                      "Advance dataloader 3 steps to skip data that has already been trained",
+                      "Saving checkpoint at 5 iterations"]
     assert ours == theirs
