@@ -52,7 +52,9 @@ def train(lib: Any, runner_cls: type, work_dir: Any, train_cfg: dict[str, Any], 
         randomness=dict(seed=5), resume=resume, **extra)
     runner.train()
     with open(os.path.join(runner.log_dir, f"{runner.timestamp}.log")) as file:
-        lines = file.read().splitlines()
+        text = file.read()
+    # Two runs started within one second share a timestamp, and so a log file: keep the last run's part.
+    lines = text[text.rindex("Hooks will be executed in the following order"):].splitlines()
     found = []
     for line in lines:
         marker = next((m for m in MARKERS if m in line), None)
