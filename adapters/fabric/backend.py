@@ -131,6 +131,7 @@ class FabricBackend:
             self._loaded = True
             runner.context.resumed_from = resume_path
             resume_from_checkpoint(runner, checkpoint, resume_path)
+            runner.log_resume_start(checkpoint)
             runner.log_resumed()
             del checkpoint
         else:

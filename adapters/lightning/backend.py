@@ -63,6 +63,7 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
         super().__init__(runner.model)
         self._runner = runner
         self.mm_runner = runner
+        self._skipped_batches = False  # a resumed iteration-based run skipped batches; announced at train start
 
     def setup(self, stage: str) -> None:
         runner = self._runner
@@ -83,7 +84,11 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
 
     def on_train_start(self) -> None:
         super().on_train_start()
-        self._runner.log_resumed()  # the callback has restored the counters by now
+        runner = self._runner
+        runner.log_resumed()  # the callback has restored the counters by now
+        if self._skipped_batches:  # after before_train_epoch, where MMEngine's loop says it
+            runner.train_loop.announce_skip()
+            self._skipped_batches = False
 
     def train_dataloader(self) -> Any:
         runner = self._runner
@@ -92,7 +97,8 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
         if getattr(loop, "dataloader_iterator", None) is not None:  # iteration-based: one iterator for the run
             if self.trainer.ckpt_path is not None:
                 runner.context.progress.iter = _internals.batches_ready(self.trainer)
-                loop.skip_trained_batches()
+                loop.skip_trained_batches(announce=False)
+                self._skipped_batches = runner.iter > 0
             return IterationEpochs(loader, loop.dataloader_iterator)
         length = len(loader) if hasattr(loader, "__len__") else 0
         return skip_done_batches(loader, _internals.batches_done_in_resumed_epoch(self.trainer, length))
@@ -142,7 +148,7 @@ class LightningBackend(TrainerSession):  # type: ignore[misc, unused-ignore]  # 
         ckpt_path = resolve_resume(runner.context.resume, runner.load_from, runner.work_dir)
         if ckpt_path is not None:
             _check_resumable(ckpt_path)
-            runner.context.resumed_from = ckpt_path
+            runner.context.resumed_from = ckpt_path  # its lines are logged when the checkpoint is applied
         trainer.fit(RunnerModule(runner), ckpt_path=ckpt_path)
         return runner.model
 

@@ -208,19 +208,28 @@ class HookCallback(Callback):
         runner.visualizer
         runner.log_processor
         self._call("before_run")
-        if stage == "fit" and self._pending_checkpoint is None:
-            runner.init_model_weights()  # MMEngine: after before_run, before load_from (a resume overwrites all)
+        if stage == "fit":
+            # MMEngine: after before_run, before load_from, on resume too (its draws move torch's generator)
+            runner.init_model_weights()
         if self._pending_checkpoint is not None:
             checkpoint, self._pending_checkpoint = self._pending_checkpoint, None
-            self._apply_loaded_checkpoint(checkpoint)
+            log_resume_start = getattr(runner, "log_resume_start", None)
+            if callable(log_resume_start):  # MMEngine's resume lines, after the initialisation table
+                log_resume_start(checkpoint)
+            self._apply_loaded_checkpoint(checkpoint, reload_weights=stage == "fit")
         elif runner.load_from and not runner._resume:  # MMEngine's load_from: weights only
             runner.load_checkpoint(runner.load_from)
 
-    def _apply_loaded_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """MMEngine's resume steps that Lightning does not do: hooks, message hub, scheduler state."""
+    def _apply_loaded_checkpoint(self, checkpoint: dict[str, Any], reload_weights: bool = False) -> None:
+        """MMEngine's resume steps that Lightning does not do: hooks, message hub, scheduler state.
+
+        ``reload_weights``: the model was initialised after Lightning restored it; load the weights again.
+        """
         runner, trainer = self.runner, self._trainer
-        if self._hooks.active("after_load_checkpoint"):
+        hooks_edit = bool(self._hooks.active("after_load_checkpoint"))
+        if hooks_edit:
             self._call("after_load_checkpoint", checkpoint=checkpoint)
+        if hooks_edit or reload_weights:
             # Hooks may have edited the weights (EMAHook swaps EMA and raw weights).
             if "state_dict" in checkpoint and trainer is not None:
                 trainer.strategy.load_model_state_dict(
@@ -273,16 +282,27 @@ class HookCallback(Callback):
         self._stage = stage
         self._ran_before_run = False
         self._epoch_open = False
+        self._pending_eval_checkpoint: dict[str, Any] | None = None
         self.progress.stop_training = False
-        if stage in ("validate", "test"):
-            self._begin_run(stage)  # a checkpoint given to validate/test loads after setup
+        # validate/test: before_run comes when the loop starts, once the module's setup has built the loader and
+        # evaluator (MMEngine builds its ValLoop/TestLoop before before_run).
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         if self._ran_before_run:
             self._apply_loaded_checkpoint(checkpoint)
-        else:  # fit: weights are restored before on_fit_start; hooks see the checkpoint after before_run
+        elif self._stage == "fit":  # weights are restored before on_fit_start; hooks see the checkpoint after before_run
             self.runner.context.resume = True
             self._pending_checkpoint = checkpoint
+        else:  # a checkpoint given to validate/test: handed to the hooks after before_run
+            self._pending_eval_checkpoint = checkpoint
+
+    def _begin_eval_run(self, stage: str) -> None:
+        if self._ran_before_run:
+            return
+        self._begin_run(stage)
+        checkpoint, self._pending_eval_checkpoint = self._pending_eval_checkpoint, None
+        if checkpoint is not None:
+            self._apply_loaded_checkpoint(checkpoint)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._begin_run("fit")
@@ -390,6 +410,8 @@ class HookCallback(Callback):
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
             return
+        if self._stage == "validate":
+            self._begin_eval_run("validate")
         if self._epoch_open and trainer.should_stop:  # stopping mid-epoch: close the epoch first
             self._close_train_epoch()
         self._call("before_val")
@@ -431,6 +453,7 @@ class HookCallback(Callback):
 
     # -------------------------------------------------------------------- test
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._begin_eval_run("test")
         self._call("before_test")
 
     def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

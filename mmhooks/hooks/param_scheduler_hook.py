@@ -81,6 +81,17 @@ class ParamSchedulerHook(Hook):
         self.param_scheduler = param_scheduler
         self._pending_states: Any = None
 
+    def get_triggered_stages(self) -> list[str]:
+        """Building and restoring its own schedulers are stages only when the hook has ``param_scheduler``.
+
+        Without it the hook acts where MMEngine's does, and the log's hook
+        table lists it there only.
+        """
+        stages = super().get_triggered_stages()
+        if self.param_scheduler is None:
+            stages = [stage for stage in stages if stage not in ("before_train", "after_load_checkpoint")]
+        return stages
+
     # ------------------------------------------------------------------ building
     def after_load_checkpoint(self, runner: RunnerLike, checkpoint: dict[str, Any]) -> None:
         """Keep the saved scheduler states for the schedulers this hook will build."""

@@ -40,13 +40,19 @@ def split_scope_key(key: str) -> tuple[str | None, str]:
     return (scope, rest) if dot else (None, key)
 
 
-def lookup(registry: Registry, key: str, scope_name: str | None) -> Any:
-    """The object ``key`` names for ``registry`` under the default scope ``scope_name``; ``None`` if nothing."""
+def lookup(registry: Registry, key: str, scope_name: str | None, building: bool = False) -> Any:
+    """The object ``key`` names for ``registry`` under the default scope ``scope_name``; ``None`` if nothing.
+
+    ``building``: the lookup is for a build, which is where MMEngine warns about a scope without a
+    registry in this tree (its ``Registry.get`` never warns: mmpretrain has no ``function``
+    registry, and MMEngine's Runner looks ``collate_fn`` up with ``get``).
+    """
     root = registry.root
     if scope_name is not None and scope_name not in ROOT_SCOPES and scope_name != root.scope:
         scoped = find_scope_registry(root, scope_name)
         if scoped is None:
-            _warn_scope_not_found(registry, scope_name)
+            if building:
+                _warn_scope_not_found(registry, scope_name)
         elif scoped is not registry:
             found = _get(scoped, key, root)
             if found is not _NOT_FOUND:

@@ -286,7 +286,10 @@ class Registry:
         """
         if not isinstance(key, str):
             raise TypeError(f"{self._name} registry: the key of Registry.get must be a str, got {type(key).__name__}")
-        found = lookup(self, key, current_scope_name())
+        return self._find(key, building=False)
+
+    def _find(self, key: str, building: bool) -> Any:
+        found = lookup(self, key, current_scope_name(), building=building)
         if found is None and "." in key:
             found = import_dotted(key)
         return found
@@ -324,7 +327,7 @@ class Registry:
                 return type_
             raise RegistryTypeError("type", type_, f"a {self._name} name, class or dotted import path",
                                     "set type to a string.", path)
-        found = self.get(type_)
+        found = self._find(type_, building=True)
         if found is not None:
             return found
         raise RegistryKeyError("type", type_, f"a registered {self._name} ({', '.join(self.keys())})",

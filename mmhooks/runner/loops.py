@@ -255,12 +255,20 @@ class IterBasedTrainLoop(_TrainLoop):
             self.dataloader_iterator = InfiniteDataloaderIterator(self.dataloader)
         return self.dataloader_iterator
 
-    def skip_trained_batches(self) -> None:
-        """A resumed run continues on the data it had reached (MMEngine advances ``iter`` batches)."""
+    def skip_trained_batches(self, announce: bool = True) -> None:
+        """A resumed run continues on the data it had reached (MMEngine advances ``iter`` batches).
+
+        ``announce=False``: a backend that skips before ``before_train`` (Lightning asks for its
+        dataloader then) calls :meth:`announce_skip` where MMEngine's loop logs it.
+        """
         if self.iter > 0:
-            self._runner.logger.warning(
-                f"Advance dataloader {self.iter} steps to skip data that has already been trained")
+            if announce:
+                self.announce_skip()
             self.prepare().skip(self.iter)
+
+    def announce_skip(self) -> None:
+        """MMEngine's warning, logged after ``before_train_epoch`` of a resumed run."""
+        self._runner.logger.warning(f"Advance dataloader {self.iter} steps to skip data that has already been trained")
 
     def run(self) -> Any:
         runner = self._runner

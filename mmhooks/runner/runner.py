@@ -213,14 +213,18 @@ class Runner(RunnerBase):
             raise RuntimeError("Runner.train: no train_cfg. Fix: pass train_dataloader, train_cfg and optim_wrapper.")
         objects = self.context.objects
         objects.train_dataloader = self.build_dataloader(objects.train_dataloader, "train_dataloader")
+        self.share_dataset_meta(objects.train_dataloader)
         if objects.optim_wrapper is None:  # a second fit on the same Runner keeps its built objects
             objects.optim_wrapper = self._cfg_values.get("optim_wrapper")
         objects.optim_wrapper = interop.adopt(build_optim_wrapper(self.model, objects.optim_wrapper,
                                                                   path="optim_wrapper"))
         scale_cfg = self._cfg_values.get("auto_scale_lr")
         if scale_cfg:
-            auto_scale_lr(objects.optim_wrapper, scale_cfg, world_size=self.world_size,
-                          batch_size=int(getattr(objects.train_dataloader, "batch_size", 1) or 1))
+            batch_size = int(getattr(objects.train_dataloader, "batch_size", 1) or 1)
+            ratio = auto_scale_lr(objects.optim_wrapper, scale_cfg, world_size=self.world_size, batch_size=batch_size)
+            if ratio is not None:  # MMEngine's line, in the run's log
+                self.logger.info(f"LR is set based on batch size of {scale_cfg['base_batch_size']} and the current "
+                                 f"batch size is {self.world_size * batch_size}. Scaling the original LR by {ratio}.")
         loader = objects.train_dataloader
         epoch_length = len(loader) if hasattr(loader, "__len__") else None
         self.context.set_epoch_length(epoch_length)
@@ -240,6 +244,26 @@ class Runner(RunnerBase):
         setattr(objects, loader_key, self.build_dataloader(getattr(objects, loader_key), loader_key))
         setattr(objects, evaluator_key, interop.adopt(build_evaluator(getattr(objects, evaluator_key),
                                                                       path=evaluator_key)))
+        self.share_dataset_meta(getattr(objects, loader_key), getattr(objects, evaluator_key))
+
+    def share_dataset_meta(self, dataloader: Any, evaluator: Any = None) -> None:
+        """MMEngine's loops: the dataset's ``metainfo`` becomes the visualizer's (and the evaluator's) ``dataset_meta``.
+
+        Downstream metrics (mmdet's ``CocoMetric``, mmseg's ``IoUMetric``) and
+        visualizers (class names next to labels) read it there. The train loader
+        is handed over first, then the val loader, so the val dataset's wins,
+        as in MMEngine's ``train()``.
+        """
+        dataset: Any = getattr(dataloader, "dataset", None)
+        if hasattr(dataset, "metainfo"):
+            metainfo = dataset.metainfo
+            if evaluator is not None:
+                evaluator.dataset_meta = metainfo
+            self.visualizer.dataset_meta = metainfo
+            return
+        users = "visualizer" if evaluator is None else "evaluator, metric and visualizer"
+        self.logger.warning(f"Dataset {type(dataset).__name__} has no metainfo. ``dataset_meta`` in {users} will be "
+                            "None.")
 
     def init_model_weights(self) -> None:
         """MMEngine's ``_init_model_weights``: ``model.init_weights()`` when the model has it (train only)."""
@@ -288,15 +312,25 @@ class Runner(RunnerBase):
             self.visualizer.add_config(self.cfg)
         self.dump_config()
 
-    def log_resumed(self) -> None:
-        """MMEngine's lines after a resume (the backend calls it once counters are restored)."""
+    def log_resume_start(self, checkpoint: Mapping[str, Any]) -> None:
+        """MMEngine's lines when a resume takes its checkpoint: after ``init_weights``, before ``before_train``.
+
+        The counters come from the checkpoint's ``meta``, as MMEngine's ``resume`` reads them.
+        """
         path = self.context.resumed_from
         if path is None:
             return
         if self.context.resume is True and not self.load_from:
             self.logger.info(f"Auto resumed from the latest checkpoint {path}.")
+        meta = checkpoint.get("meta") or {}
         self.logger.info(f"Load checkpoint from {path}")
-        self.logger.info(f"resumed epoch: {self.epoch}, iter: {self.iter}")
+        self.logger.info(f"resumed epoch: {meta.get('epoch', self.epoch)}, iter: {meta.get('iter', self.iter)}")
+
+    def log_resumed(self) -> None:
+        """Where the run continues (the backend calls it once counters are restored)."""
+        path = self.context.resumed_from
+        if path is None:
+            return
         self.logger.info(f"Resumed from {path} (epoch {self.epoch}, iter {self.iter})")
 
     def summary(self) -> str:

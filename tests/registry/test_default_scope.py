@@ -180,6 +180,8 @@ def test_without_mmengine_nothing_changes():
         from mmhooks.registry import HOOKS, init_default_scope
         init_default_scope("toyscope")
         from mmhooks.hooks import EMAHook
+        HOOKS.build(dict(type="EMAHook"))  # MMEngine warns when it builds under a scope it cannot find
+        HOOKS.build(dict(type="EMAHook"))
         print(HOOKS.get("EMAHook") is EMAHook, HOOKS.get("toyscope.EMAHook"), HOOKS.get("NoSuchHook"))
     """)
     assert out.splitlines()[-1] == "True None None"
