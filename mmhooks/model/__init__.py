@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mmhooks._lazy import import_modules, lazy_exports
 
 _MODULES = {
@@ -16,6 +18,8 @@ _MODULES = {
     "ExponentialMovingAverage": "mmhooks.model.averaged_model",
     "ImgDataPreprocessor": "mmhooks.model.data_preprocessor",
     "KaimingInit": "mmhooks.model.weight_init",
+    "MMDistributedDataParallel": "mmhooks.model.distributed_wrappers",
+    "MMSeparateDistributedDataParallel": "mmhooks.model.distributed_wrappers",
     "ModuleDict": "mmhooks.model.base_module",
     "ModuleList": "mmhooks.model.base_module",
     "MomentumAnnealingEMA": "mmhooks.model.averaged_model",
@@ -29,10 +33,15 @@ _MODULES = {
     "bias_init_with_prob": "mmhooks.model.weight_init",
     "caffe2_xavier_init": "mmhooks.model.weight_init",
     "constant_init": "mmhooks.model.weight_init",
+    "convert_sync_batchnorm": "mmhooks.model.utils",
+    "detect_anomalous_params": "mmhooks.model.utils",
     "initialize": "mmhooks.model.weight_init",
     "is_model_wrapper": "mmhooks.model.wrappers",
     "kaiming_init": "mmhooks.model.weight_init",
+    "merge_dict": "mmhooks.model.utils",
     "normal_init": "mmhooks.model.weight_init",
+    "revert_sync_batchnorm": "mmhooks.model.utils",
+    "stack_batch": "mmhooks.model.data_preprocessor",
     "trunc_normal_": "mmhooks.model.weight_init",
     "trunc_normal_init": "mmhooks.model.weight_init",
     "uniform_init": "mmhooks.model.weight_init",
@@ -40,8 +49,19 @@ _MODULES = {
     "xavier_init": "mmhooks.model.weight_init",
 }
 
+_NOT_PROVIDED = {
+    "MMFullyShardedDataParallel": "mmhooks.model.MMFullyShardedDataParallel is not provided. Fix: shard with "
+                                  "Lightning's FSDP strategy, Runner(trainer=dict(strategy='fsdp', ...)).",
+}
+
 __all__ = sorted(["import_all", *_MODULES])
-__getattr__, __dir__ = lazy_exports(__name__, _MODULES)
+_lazy_getattr, __dir__ = lazy_exports(__name__, _MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NOT_PROVIDED:
+        raise ImportError(_NOT_PROVIDED[name], name=__name__)
+    return _lazy_getattr(name)
 
 
 def import_all() -> None:

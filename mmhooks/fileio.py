@@ -1,0 +1,192 @@
+"""Read and write json, yaml and pickle files (``mmengine.fileio``'s ``load``/``dump`` and text helpers).
+
+Local paths and open file objects only: MMEngine's storage backends (Petrel,
+HTTP, LMDB, memcached) and its ``FileClient`` are not provided; a URI raises a
+``ValueError`` naming the scheme.
+
+MMEngine parity:
+    YAML is read with PyYAML's ``FullLoader`` (MMEngine uses ``Loader``, which
+    can construct arbitrary Python objects from a file); tuples still load.
+"""
+
+from __future__ import annotations
+
+import io  # noqa: F401  (the load example reads from io.StringIO)
+import json
+import os
+import os.path as osp
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+__all__ = ["dict_from_file", "dump", "exists", "get", "get_text", "isdir", "isfile", "join_path", "list_from_file",
+           "load", "put", "put_text"]
+
+_FORMATS = {"json": "json", "yaml": "yaml", "yml": "yaml", "pickle": "pickle", "pkl": "pickle"}
+
+
+def _json_default(obj: Any) -> Any:
+    """What ``json`` cannot write by itself: sets and ranges as lists, numpy arrays and scalars as Python values."""
+    if isinstance(obj, (set, range)):
+        return list(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"{type(obj)} is unsupported for json dump")
+
+
+def _local(path: str | Path, what: str) -> str:
+    path = str(path)
+    if "://" in path:
+        raise ValueError(f"{what}: {path!r} is a URI ({path.split('://')[0]}://); mmhooks.fileio reads and writes "
+                         f"local files only. Fix: download it first, or use mmengine.fileio for remote storage.")
+    return path
+
+
+def _format(file: Any, file_format: str | None) -> str:
+    if file_format is None:
+        if not isinstance(file, (str, Path)):
+            raise ValueError("file_format must be specified since file is not a path")
+        file_format = str(file).rsplit(".", 1)[-1]
+    if file_format not in _FORMATS:
+        raise TypeError(f"Unsupported format: {file_format}; expected one of {sorted(_FORMATS)}")
+    return _FORMATS[file_format]
+
+
+def _reader(kind: str, kwargs: dict[str, Any]) -> Callable[[IO[Any]], Any]:
+    if kind == "json":
+        return lambda f: json.load(f, **kwargs)
+    if kind == "yaml":
+        import yaml
+
+        kwargs.setdefault("Loader", yaml.FullLoader)
+        return lambda f: yaml.load(f, **kwargs)
+    return lambda f: pickle.load(f, **kwargs)
+
+
+def _dumps(obj: Any, kind: str, kwargs: dict[str, Any]) -> str | bytes:
+    if kind == "json":
+        kwargs.setdefault("default", _json_default)
+        return json.dumps(obj, **kwargs)
+    if kind == "yaml":
+        import yaml
+
+        return str(yaml.dump(obj, **kwargs))
+    kwargs.setdefault("protocol", 2)
+    return pickle.dumps(obj, **kwargs)
+
+
+def load(file: str | Path | IO[Any], file_format: str | None = None, file_client_args: Any = None,
+         backend_args: Any = None, **kwargs: Any) -> Any:
+    """The object in a json, yaml/yml or pickle/pkl file (a path or an open file; format from the suffix).
+
+    Example:
+        >>> load(io.StringIO('{"a": [1, 2]}'), file_format='json')
+        {'a': [1, 2]}
+    """
+    kind = _format(file, file_format)
+    read = _reader(kind, kwargs)
+    if isinstance(file, (str, Path)):
+        with open(_local(file, "load"), "rb" if kind == "pickle" else "r", encoding=None if kind == "pickle"
+                  else "utf-8") as f:
+            return read(f)
+    if hasattr(file, "read"):
+        return read(file)
+    raise TypeError(f'"file" must be a filepath str or a file-object, got {type(file).__name__}')
+
+
+def dump(obj: Any, file: str | Path | IO[Any] | None = None, file_format: str | None = None,
+         file_client_args: Any = None, backend_args: Any = None, **kwargs: Any) -> str | bytes | None:
+    """Write ``obj`` as json, yaml or pickle to ``file`` (path or open file); with no file, return the text.
+
+    Example:
+        >>> dump({'a': np.int64(1)}, file_format='json')
+        '{"a": 1}'
+    """
+    if file is None and file_format is None:
+        raise ValueError("file_format must be specified since file is None")
+    kind = _format(file, file_format)
+    data = _dumps(obj, kind, kwargs)
+    if file is None:
+        return data
+    if isinstance(file, (str, Path)):
+        path = _local(file, "dump")
+        with open(path, "wb" if isinstance(data, bytes) else "w", encoding=None if isinstance(data, bytes)
+                  else "utf-8") as f:
+            f.write(data)
+        return None
+    if hasattr(file, "write"):
+        file.write(data)
+        return None
+    raise TypeError(f'"file" must be a filename str or a file-object, got {type(file).__name__}')
+
+
+def list_from_file(filename: str | Path, prefix: str = "", offset: int = 0, max_num: int = 0,
+                   encoding: str = "utf-8", file_client_args: Any = None, backend_args: Any = None) -> list[str]:
+    """The file's lines (without line ends) after skipping ``offset``, at most ``max_num`` (0: all), prefixed."""
+    with open(_local(filename, "list_from_file"), encoding=encoding) as f:
+        lines = f.read().splitlines()[offset:]
+    if max_num > 0:
+        lines = lines[:max_num]
+    return [prefix + line for line in lines]
+
+
+def dict_from_file(filename: str | Path, key_type: type = str, encoding: str = "utf-8",
+                   file_client_args: Any = None, backend_args: Any = None) -> dict[Any, Any]:
+    """Lines ``key value [value...]`` as a dict: one value stays a str, several become a list."""
+    mapping: dict[Any, Any] = {}
+    with open(_local(filename, "dict_from_file"), encoding=encoding) as f:
+        for line in f:
+            items = line.rstrip("\n").split()
+            if len(items) < 2:
+                raise ValueError(f"{filename}: line {line!r} has no value after its key")
+            mapping[key_type(items[0])] = items[1] if len(items) == 2 else items[1:]
+    return mapping
+
+
+def get(filepath: str | Path, backend_args: Any = None) -> bytes:
+    """The file's bytes."""
+    with open(_local(filepath, "get"), "rb") as f:
+        return f.read()
+
+
+def get_text(filepath: str | Path, encoding: str = "utf-8", backend_args: Any = None) -> str:
+    """The file's text."""
+    with open(_local(filepath, "get_text"), encoding=encoding) as f:
+        return f.read()
+
+
+def put(obj: bytes, filepath: str | Path, backend_args: Any = None) -> None:
+    """Write bytes, creating parent directories."""
+    path = _local(filepath, "put")
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(obj)
+
+
+def put_text(obj: str, filepath: str | Path, encoding: str = "utf-8", backend_args: Any = None) -> None:
+    """Write text, creating parent directories."""
+    path = _local(filepath, "put_text")
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding=encoding) as f:
+        f.write(obj)
+
+
+def exists(filepath: str | Path, backend_args: Any = None) -> bool:
+    return osp.exists(_local(filepath, "exists"))
+
+
+def isdir(filepath: str | Path, backend_args: Any = None) -> bool:
+    return osp.isdir(_local(filepath, "isdir"))
+
+
+def isfile(filepath: str | Path, backend_args: Any = None) -> bool:
+    return osp.isfile(_local(filepath, "isfile"))
+
+
+def join_path(filepath: str | Path, *filepaths: str | Path, backend_args: Any = None) -> str:
+    return osp.join(str(filepath), *map(str, filepaths))
