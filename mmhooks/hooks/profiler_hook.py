@@ -10,7 +10,7 @@ import torch
 import torch.profiler
 
 from mmhooks.dist import is_main_process
-from mmhooks.errors import ConfigError, check_choice
+from mmhooks.errors import ConfigError, ConfigTypeError, check_choice
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS
 from mmhooks.runner.protocol import RunnerLike
@@ -26,6 +26,11 @@ def _kineto_available() -> bool:
         return bool(torch.autograd.kineto_available())  # type: ignore[attr-defined]  # torch does not re-export it
     except AttributeError:
         return False
+
+
+def check_kineto() -> bool:
+    """Whether torch's profiler has Kineto (MMEngine's module-level helper of that name)."""
+    return _kineto_available()
 
 
 @HOOKS.register_module()
@@ -126,7 +131,7 @@ class ProfilerHook(Hook):
         try:
             self.schedule = None if schedule is None else torch.profiler.schedule(**schedule)
         except TypeError as err:
-            raise ConfigError("schedule", schedule, "keyword arguments of torch.profiler.schedule "
+            raise ConfigTypeError("schedule", schedule, "keyword arguments of torch.profiler.schedule "
                               "(active, repeat, skip_first, wait, warmup)", f"fix the keys ({err}).", where) from None
         self.on_trace_ready = on_trace_ready
         self.record_shapes = record_shapes

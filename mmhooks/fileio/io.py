@@ -1,8 +1,9 @@
-"""Read and write json, yaml and pickle files (``mmengine.fileio``'s ``load``/``dump`` and text helpers).
+"""Read and write json, yaml and pickle files, and local file operations (``mmengine.fileio``'s io functions).
 
-Local paths and open file objects only: MMEngine's storage backends (Petrel,
-HTTP, LMDB, memcached) and its ``FileClient`` are not provided; a URI raises a
-``ValueError`` naming the scheme.
+Local paths and open file objects only: ``load``/``dump`` refuse a URI with a
+``ValueError`` naming the scheme; the path functions go through
+:func:`~mmhooks.fileio.backends.get_file_backend`, whose remote backends raise
+``ImportError``.
 
 MMEngine parity:
     YAML is read with PyYAML's ``FullLoader`` (MMEngine uses ``Loader``, which
@@ -16,14 +17,16 @@ import json
 import os
 import os.path as osp
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["dict_from_file", "dump", "exists", "get", "get_text", "isdir", "isfile", "join_path", "list_from_file",
-           "load", "put", "put_text"]
+__all__ = ["copy_if_symlink_fails", "copyfile", "copytree", "dict_from_file", "dump", "exists", "get",
+           "get_local_path", "get_text", "isdir", "isfile", "join_path", "list_dir_or_file", "list_from_file", "load",
+           "put", "put_text", "remove", "rmtree"]
 
 _FORMATS = {"json": "json", "yaml": "yaml", "yml": "yaml", "pickle": "pickle", "pkl": "pickle"}
 
@@ -148,45 +151,75 @@ def dict_from_file(filename: str | Path, key_type: type = str, encoding: str = "
     return mapping
 
 
+def _backend(path: str | Path, backend_args: Any) -> Any:
+    from mmhooks.fileio.backends import get_file_backend
+
+    return get_file_backend(path, backend_args=backend_args, enable_singleton=True)
+
+
 def get(filepath: str | Path, backend_args: Any = None) -> bytes:
     """The file's bytes."""
-    with open(_local(filepath, "get"), "rb") as f:
-        return f.read()
+    return _backend(filepath, backend_args).get(filepath)  # type: ignore[no-any-return]
 
 
 def get_text(filepath: str | Path, encoding: str = "utf-8", backend_args: Any = None) -> str:
     """The file's text."""
-    with open(_local(filepath, "get_text"), encoding=encoding) as f:
-        return f.read()
+    return _backend(filepath, backend_args).get_text(filepath, encoding)  # type: ignore[no-any-return]
 
 
 def put(obj: bytes, filepath: str | Path, backend_args: Any = None) -> None:
     """Write bytes, creating parent directories."""
-    path = _local(filepath, "put")
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(obj)
+    _backend(filepath, backend_args).put(obj, filepath)
 
 
 def put_text(obj: str, filepath: str | Path, encoding: str = "utf-8", backend_args: Any = None) -> None:
     """Write text, creating parent directories."""
-    path = _local(filepath, "put_text")
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding=encoding) as f:
-        f.write(obj)
+    _backend(filepath, backend_args).put_text(obj, filepath, encoding)
 
 
 def exists(filepath: str | Path, backend_args: Any = None) -> bool:
-    return osp.exists(_local(filepath, "exists"))
+    return bool(_backend(filepath, backend_args).exists(filepath))
 
 
 def isdir(filepath: str | Path, backend_args: Any = None) -> bool:
-    return osp.isdir(_local(filepath, "isdir"))
+    return bool(_backend(filepath, backend_args).isdir(filepath))
 
 
 def isfile(filepath: str | Path, backend_args: Any = None) -> bool:
-    return osp.isfile(_local(filepath, "isfile"))
+    return bool(_backend(filepath, backend_args).isfile(filepath))
 
 
 def join_path(filepath: str | Path, *filepaths: str | Path, backend_args: Any = None) -> str:
-    return osp.join(str(filepath), *map(str, filepaths))
+    return str(_backend(filepath, backend_args).join_path(filepath, *filepaths))
+
+
+def remove(filepath: str | Path, backend_args: Any = None) -> None:
+    _backend(filepath, backend_args).remove(filepath)
+
+
+def rmtree(dir_path: str | Path, backend_args: Any = None) -> None:
+    _backend(dir_path, backend_args).rmtree(dir_path)
+
+
+def copyfile(src: str | Path, dst: str | Path, backend_args: Any = None) -> str:
+    return str(_backend(src, backend_args).copyfile(src, dst))
+
+
+def copytree(src: str | Path, dst: str | Path, backend_args: Any = None) -> str:
+    return str(_backend(src, backend_args).copytree(src, dst))
+
+
+def copy_if_symlink_fails(src: str | Path, dst: str | Path, backend_args: Any = None) -> bool:
+    return bool(_backend(src, backend_args).copy_if_symlink_fails(src, dst))
+
+
+def list_dir_or_file(dir_path: str | Path, list_dir: bool = True, list_file: bool = True,
+                     suffix: str | tuple[str, ...] | None = None, recursive: bool = False,
+                     backend_args: Any = None) -> Iterator[str]:
+    yield from _backend(dir_path, backend_args).list_dir_or_file(dir_path, list_dir, list_file, suffix, recursive)
+
+
+@contextmanager
+def get_local_path(filepath: str | Path, backend_args: Any = None) -> Generator[str | Path, None, None]:
+    with _backend(filepath, backend_args).get_local_path(str(filepath)) as local_path:
+        yield local_path
