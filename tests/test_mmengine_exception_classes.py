@@ -120,3 +120,61 @@ def test_profiler_schedule_arguments_raise_mmengines_class():
     theirs = _raised(lambda: mm_hooks.ProfilerHook(schedule=dict()))
     mine = _raised(lambda: hooks.ProfilerHook(schedule=dict()))
     assert isinstance(mine, type(theirs)) and isinstance(mine, ConfigError)
+
+
+def test_optimizer_builder_errors_raise_mmengines_classes():
+    import mmengine.optim as mm_optim
+
+    import mmhooks.optim as optim
+
+    model = torch.nn.Linear(2, 2)
+    base = {"optimizer": {"type": "SGD", "lr": 0.01}}
+    calls = [
+        lambda ns: ns.build_optim_wrapper(model, {**base, "constructor": "INVALID_CONSTRUCTOR"}),
+        lambda ns: ns.DefaultOptimWrapperConstructor([]),
+        lambda ns: ns.DefaultOptimWrapperConstructor(dict(base), paramwise_cfg=[1]),
+        lambda ns: ns.DefaultOptimWrapperConstructor(dict(base), {"custom_keys": [0.1, 0.0001]})(model),
+    ]
+    for call in calls:
+        theirs = _raised(lambda: call(mm_optim))
+        mine = _raised(lambda: call(optim))
+        assert isinstance(mine, type(theirs)) and isinstance(mine, ConfigError), (type(mine), type(theirs))
+
+
+def test_zero_redundancy_optimizer_configs_pass_the_optimizer_check():
+    """Its keyword arguments go to the inner optimizer (lr, momentum...), so the check must not reject them."""
+    from mmhooks.optim import check_optimizer_cfg
+
+    check_optimizer_cfg(dict(type="ZeroRedundancyOptimizer", optimizer_type="SGD", lr=0.01, momentum=0.9))
+
+
+def test_config_errors_raise_mmengines_classes(tmp_path, monkeypatch):
+    import mmengine.config as mm_config
+
+    import mmhooks.config as config
+
+    bad = tmp_path / "cfg.xml"
+    bad.write_text("a = 1")
+    imports = tmp_path / "imports.py"
+    imports.write_text("custom_imports = dict(imports=['mmtests_no_such_module'], allow_failed_imports=False)\n")
+    calls = [
+        lambda ns: ns.Config.fromstring("a = 1", ".xml"),
+        lambda ns: ns.Config.fromfile(str(bad)),
+        lambda ns: ns.Config(dict(item=[dict(a=0), dict(b=0)])).merge_from_dict({"item.2.a": 1},
+                                                                                 allow_list_keys=True),
+        lambda ns: ns.Config.fromfile(str(imports), import_custom_modules=True),
+    ]
+    for call in calls:
+        theirs = _raised(lambda: call(mm_config))
+        mine = _raised(lambda: call(config))
+        assert isinstance(mine, type(theirs)) and isinstance(mine, ConfigError), (type(mine), type(theirs))
+
+
+def test_registry_parent_of_the_wrong_kind_raises_mmengines_class():
+    import mmengine.registry as mm_registry
+
+    import mmhooks.registry as registry
+
+    theirs = _raised(lambda: mm_registry.Registry("little_cat", parent="cat", scope="little_cat"))
+    mine = _raised(lambda: registry.Registry("little_cat", parent="cat", scope="little_cat"))
+    assert isinstance(mine, type(theirs)) and isinstance(mine, TypeError)

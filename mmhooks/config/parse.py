@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from mmhooks.config.config_dict import ConfigDict
-from mmhooks.config.errors import ConfigFileError
+from mmhooks.config.errors import ConfigFileError, ConfigFormatError
 from mmhooks.config.merge import merge_into
 from mmhooks.config.python_style import BASE_KEY, PythonStyle, detect_python_style
 from mmhooks.errors import ConfigError, closest
@@ -115,7 +115,7 @@ def parse_config_text(text: str, file_format: str, prefer_mmengine: bool = False
 def _check_extension(path: str, shown: str) -> None:
     extension = osp.splitext(path)[1]
     if extension not in EXTENSIONS:
-        raise ConfigFileError("", extension or osp.basename(path), f"a config file ending in one of {list(EXTENSIONS)}",
+        raise ConfigFormatError("", extension or osp.basename(path), f"a config file ending in one of {list(EXTENSIONS)}",
                               "rename the file or convert it to Python, JSON or YAML", shown)
 
 

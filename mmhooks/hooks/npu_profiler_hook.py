@@ -1,8 +1,10 @@
 """``NPUProfilerHook``: MMEngine's Ascend NPU profiler, named so that configs and imports fail clearly.
 
-mmhooks runs on the devices Lightning supports and does not provide the
-Ascend profiler; building the hook raises ``ImportError`` that names
-:class:`~mmhooks.hooks.ProfilerHook` (``torch.profiler``) instead.
+mmhooks does not provide the Ascend profiler: building this class raises
+``ImportError`` that names :class:`~mmhooks.hooks.ProfilerHook`
+(``torch.profiler``). It is not registered in ``HOOKS``, so a config's
+``type='NPUProfilerHook'`` still resolves to MMEngine's hook where MMEngine is
+installed (the registries' fallback).
 """
 
 from __future__ import annotations
@@ -10,12 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from mmhooks.hooks.hook import Hook
-from mmhooks.registry import HOOKS
 
 __all__ = ["NPUProfilerHook"]
 
 
-@HOOKS.register_module()
 class NPUProfilerHook(Hook):
     """Not provided: raises ``ImportError`` when built (see the module docstring)."""
 

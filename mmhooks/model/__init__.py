@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mmhooks._lazy import import_modules, lazy_exports
 
 _MODULES = {
@@ -19,6 +17,7 @@ _MODULES = {
     "ImgDataPreprocessor": "mmhooks.model.data_preprocessor",
     "KaimingInit": "mmhooks.model.weight_init",
     "MMDistributedDataParallel": "mmhooks.model.distributed_wrappers",
+    "MMFullyShardedDataParallel": "mmhooks.model.fsdp_wrapper",
     "MMSeparateDistributedDataParallel": "mmhooks.model.distributed_wrappers",
     "ModuleDict": "mmhooks.model.base_module",
     "ModuleList": "mmhooks.model.base_module",
@@ -49,19 +48,8 @@ _MODULES = {
     "xavier_init": "mmhooks.model.weight_init",
 }
 
-_NOT_PROVIDED = {
-    "MMFullyShardedDataParallel": "mmhooks.model.MMFullyShardedDataParallel is not provided. Fix: shard with "
-                                  "Lightning's FSDP strategy, Runner(trainer=dict(strategy='fsdp', ...)).",
-}
-
 __all__ = sorted(["import_all", *_MODULES])
-_lazy_getattr, __dir__ = lazy_exports(__name__, _MODULES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _NOT_PROVIDED:
-        raise ImportError(_NOT_PROVIDED[name], name=__name__)
-    return _lazy_getattr(name)
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 
 def import_all() -> None:

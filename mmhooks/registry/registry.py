@@ -22,7 +22,7 @@ from typing import Any
 
 from mmhooks.errors import ConfigError, closest
 from mmhooks.registry.default_scope import DefaultScope, current_scope_name
-from mmhooks.registry.errors import RegistryKeyError, RegistryTypeError
+from mmhooks.registry.errors import RegistryArgumentError, RegistryKeyError, RegistryTypeError
 from mmhooks.registry.lookup import find_scope_registry, lookup, split_scope_key
 
 __all__ = ["Registry", "import_builtins_once", "import_dotted"]
@@ -122,7 +122,7 @@ class Registry:
         self.parent: Registry | None = None
         if parent is not None:
             if not isinstance(parent, Registry):
-                raise RegistryTypeError(
+                raise RegistryArgumentError(
                     "parent", parent, "an mmhooks.registry.Registry",
                     "use mmengine.registry.Registry for a child of MMEngine's registries, or pass one of "
                     "mmhooks.registry's registries (their children are searched with MMEngine's).",

@@ -146,8 +146,8 @@ def _check_wrapper_dict(cfg: Mapping[str, Any], path: str) -> None:
 def _resolve_constructor(name: Any, path: str) -> Any:
     try:
         return OPTIM_WRAPPER_CONSTRUCTORS.resolve_type(name, path)
-    except ConfigError as err:
-        raise ConfigError("constructor", err.value, err.expected, err.fix, path) from None
+    except ConfigError as err:  # keep the class: an unknown name is also a KeyError, as in MMEngine
+        raise type(err)("constructor", err.value, err.expected, err.fix, path) from None
 
 
 def _constructor_rules(constructor: Any) -> tuple[bool | None, tuple[str, ...] | None]:
