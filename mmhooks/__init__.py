@@ -20,8 +20,12 @@ _REGISTRY = "mmhooks.registry"
 _UTILS = "mmhooks.utils"
 _EXPORTS = {
     **dict.fromkeys(["Config", "ConfigDict", "DictAction", "read_base"], _CONFIG),
-    **dict.fromkeys(["dict_from_file", "dump", "exists", "get", "get_text", "isdir", "isfile", "join_path",
-                     "list_from_file", "load", "put", "put_text"], _FILEIO),
+    **dict.fromkeys(["BaseStorageBackend", "FileClient", "HTTPBackend", "HardDiskBackend", "LmdbBackend",
+                     "LocalBackend", "MemcachedBackend", "PetrelBackend", "copy_if_symlink_fails", "copyfile",
+                     "copyfile_from_local", "copyfile_to_local", "copytree", "copytree_from_local",
+                     "copytree_to_local", "dict_from_file", "dump", "exists", "get", "get_file_backend",
+                     "get_local_path", "get_text", "isdir", "isfile", "join_path", "list_dir_or_file",
+                     "list_from_file", "load", "put", "put_text", "register_backend", "remove", "rmtree"], _FILEIO),
     **dict.fromkeys(["HistoryBuffer", "MMLogger", "MessageHub", "print_log"], _LOGGING),
     **dict.fromkeys(["DATASETS", "DATA_SAMPLERS", "EVALUATOR", "FUNCTIONS", "HOOKS", "INFERENCERS", "LOG_PROCESSORS",
                      "LOOPS", "METRICS", "MODELS", "MODEL_WRAPPERS", "OPTIMIZERS", "OPTIM_WRAPPERS",

@@ -160,6 +160,7 @@ def test_config_errors_raise_mmengines_classes(tmp_path, monkeypatch):
     calls = [
         lambda ns: ns.Config.fromstring("a = 1", ".xml"),
         lambda ns: ns.Config.fromfile(str(bad)),
+        lambda ns: ns.Config.fromfile(str(tmp_path / "no_such_file.py")),
         lambda ns: ns.Config(dict(item=[dict(a=0), dict(b=0)])).merge_from_dict({"item.2.a": 1},
                                                                                  allow_list_keys=True),
         lambda ns: ns.Config.fromfile(str(imports), import_custom_modules=True),
@@ -175,6 +176,7 @@ def test_registry_parent_of_the_wrong_kind_raises_mmengines_class():
 
     import mmhooks.registry as registry
 
-    theirs = _raised(lambda: mm_registry.Registry("little_cat", parent="cat", scope="little_cat"))
-    mine = _raised(lambda: registry.Registry("little_cat", parent="cat", scope="little_cat"))
-    assert isinstance(mine, type(theirs)) and isinstance(mine, TypeError)
+    for kwargs in ({"parent": "cat", "scope": "little_cat"}, {"scope": 1}):
+        theirs = _raised(lambda: mm_registry.Registry("little_cat", **kwargs))
+        mine = _raised(lambda: registry.Registry("little_cat", **kwargs))
+        assert isinstance(mine, type(theirs)) and isinstance(mine, TypeError)

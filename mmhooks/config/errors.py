@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mmhooks.errors import ConfigError
 
-__all__ = ["ConfigFileError", "ConfigFormatError", "ConfigListIndexError", "ConfigMergeError"]
+__all__ = ["ConfigFileError", "ConfigFileNotFoundError", "ConfigFormatError", "ConfigListIndexError", "ConfigMergeError"]
 
 
 class ConfigFileError(ConfigError):
@@ -58,3 +58,7 @@ class ConfigListIndexError(ConfigError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class ConfigFileNotFoundError(ConfigFileError, FileNotFoundError):
+    """A config file (or ``_base_`` file) that does not exist (also MMEngine's ``FileNotFoundError``)."""

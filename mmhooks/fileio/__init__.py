@@ -20,7 +20,11 @@ from mmhooks.fileio.file_client import FileClient, HardDiskBackend
 from mmhooks.fileio.io import (
     copy_if_symlink_fails,
     copyfile,
+    copyfile_from_local,
+    copyfile_to_local,
     copytree,
+    copytree_from_local,
+    copytree_to_local,
     dict_from_file,
     dump,
     exists,
@@ -40,6 +44,7 @@ from mmhooks.fileio.io import (
 )
 
 __all__ = ["BaseStorageBackend", "FileClient", "HTTPBackend", "HardDiskBackend", "LmdbBackend", "LocalBackend",
-           "MemcachedBackend", "PetrelBackend", "copy_if_symlink_fails", "copyfile", "copytree", "dict_from_file",
+           "MemcachedBackend", "PetrelBackend", "copy_if_symlink_fails", "copyfile", "copyfile_from_local", "copyfile_to_local",
+           "copytree", "copytree_from_local", "copytree_to_local", "dict_from_file",
            "dump", "exists", "get", "get_file_backend", "get_local_path", "get_text", "isdir", "isfile", "join_path",
            "list_dir_or_file", "list_from_file", "load", "put", "put_text", "register_backend", "remove", "rmtree"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["BaseStorageBackend", "HTTPBackend", "LmdbBackend", "LocalBackend", "MemcachedBackend", "PetrelBackend",
-           "get_file_backend", "register_backend"]
+           "UnknownBackendError", "get_file_backend", "register_backend"]
 
 
 class BaseStorageBackend(metaclass=ABCMeta):
@@ -189,6 +189,13 @@ class LmdbBackend(_NotProvidedBackend):
     store = "LMDB"
 
 
+class UnknownBackendError(ValueError, KeyError):
+    """A storage backend name or URI prefix nothing is registered for (MMEngine raises ``KeyError``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 _BACKENDS: dict[str, type[BaseStorageBackend]] = {
     "local": LocalBackend, "disk": LocalBackend, "petrel": PetrelBackend, "http": HTTPBackend,
     "memcached": MemcachedBackend, "lmdb": LmdbBackend}
@@ -240,7 +247,8 @@ def get_file_backend(uri: str | Path | None = None, *, backend_args: dict[str, A
     """The backend for ``uri`` (local paths: :class:`LocalBackend`) or for ``backend_args['backend']``.
 
     Raises:
-        ValueError: neither is given, or the backend or URI prefix is unknown.
+        ValueError: neither is given.
+        UnknownBackendError: the backend or URI prefix is unknown (a ``KeyError`` too, MMEngine's class).
     """
     if uri is None and not (backend_args and "backend" in backend_args):
         raise ValueError('uri should not be None when "backend" does not exist in backend_args')
@@ -248,7 +256,8 @@ def get_file_backend(uri: str | Path | None = None, *, backend_args: dict[str, A
     name = args.pop("backend", None)
     if name is not None:
         if name not in _BACKENDS:
-            raise ValueError(f"Backend {name} is not supported. Currently supported ones are {sorted(_BACKENDS)}")
+            raise UnknownBackendError(f"Backend {name} is not supported. Currently supported ones are "
+                                      f"{sorted(_BACKENDS)}")
         cls = _BACKENDS[name]
     else:
         prefix = _prefix(uri) if uri is not None else None
@@ -257,7 +266,8 @@ def get_file_backend(uri: str | Path | None = None, *, backend_args: dict[str, A
         elif prefix in _PREFIXES:
             cls = _PREFIXES[prefix]
         else:
-            raise ValueError(f"prefix {prefix} is not supported. Currently supported ones are {sorted(_PREFIXES)}")
+            raise UnknownBackendError(f"prefix {prefix} is not supported. Currently supported ones are "
+                                      f"{sorted(_PREFIXES)}")
     if not enable_singleton:
         return cls(**args)
     key = f"{cls.__name__}:{sorted(args.items())}"

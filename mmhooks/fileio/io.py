@@ -24,7 +24,8 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["copy_if_symlink_fails", "copyfile", "copytree", "dict_from_file", "dump", "exists", "get",
+__all__ = ["copy_if_symlink_fails", "copyfile", "copyfile_from_local", "copyfile_to_local", "copytree",
+           "copytree_from_local", "copytree_to_local", "dict_from_file", "dump", "exists", "get",
            "get_local_path", "get_text", "isdir", "isfile", "join_path", "list_dir_or_file", "list_from_file", "load",
            "put", "put_text", "remove", "rmtree"]
 
@@ -207,6 +208,24 @@ def copyfile(src: str | Path, dst: str | Path, backend_args: Any = None) -> str:
 
 def copytree(src: str | Path, dst: str | Path, backend_args: Any = None) -> str:
     return str(_backend(src, backend_args).copytree(src, dst))
+
+
+def copyfile_from_local(src: str | Path, dst: str | Path, backend_args: Any = None) -> str:
+    """Copy a local file to ``dst`` (a local path here)."""
+    return str(_backend(dst, backend_args).copyfile_from_local(src, dst))
+
+
+def copytree_from_local(src: str | Path, dst: str | Path, backend_args: Any = None) -> str:
+    return str(_backend(dst, backend_args).copytree_from_local(src, dst))
+
+
+def copyfile_to_local(src: str | Path, dst: str | Path, backend_args: Any = None) -> str:
+    """Copy ``src`` (a local path here) to a local file."""
+    return str(_backend(src, backend_args).copyfile_to_local(src, dst))
+
+
+def copytree_to_local(src: str | Path, dst: str | Path, backend_args: Any = None) -> str:
+    return str(_backend(src, backend_args).copytree_to_local(src, dst))
 
 
 def copy_if_symlink_fails(src: str | Path, dst: str | Path, backend_args: Any = None) -> bool:

@@ -155,6 +155,9 @@ class ProfilerHook(Hook):
                 logger.info("\n" + profiler.key_averages().table(**options))
 
             return log_table
+        if trace_type != "tb_trace":  # the constructor checks; this catches a value assigned afterwards
+            raise ValueError(f"ProfilerHook.on_trace_ready.type: got {trace_type!r}; expected one of "
+                             f"{sorted(TRACE_TYPES)}. Fix: use 'log_trace' or 'tb_trace'.")
         dir_name = osp.join(runner.log_dir, options.get("dir_name", "tf_tracing_logs"))  # absolute stays absolute
         options["dir_name"] = dir_name
         runner.logger.info(f"ProfilerHook writes TensorBoard trace files to {dir_name}")
@@ -165,6 +168,13 @@ class ProfilerHook(Hook):
             )
         handler: TraceHandler = torch.profiler.tensorboard_trace_handler(**options)
         return handler
+
+    _parse_trace_config = _trace_handler  # MMEngine's name
+
+    def _export_chrome_trace(self, runner: RunnerLike) -> None:
+        """MMEngine's name: stop profiling and write ``json_trace_path`` (when set and still profiling)."""
+        if self.json_trace_path is not None and not self._closed and self.profiler is not None:
+            self._stop(runner)
 
     def before_run(self, runner: RunnerLike) -> None:
         limit = runner.max_epochs if self.by_epoch else runner.max_iters

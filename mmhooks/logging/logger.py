@@ -263,8 +263,18 @@ def _get_world_size() -> int:
 
 
 def _get_device_id() -> int:
-    """This process's device index on its machine (the launcher's ``LOCAL_RANK``)."""
-    return int(os.environ.get("LOCAL_RANK", "0"))
+    """This process's physical device index: ``LOCAL_RANK`` mapped through ``CUDA_VISIBLE_DEVICES`` with CUDA.
+
+    (MUSA devices are not probed.)
+    """
+    import torch
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if not torch.cuda.is_available():
+        return local_rank
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    devices = visible.split(",") if visible else [str(i) for i in range(torch.cuda.device_count())]
+    return int(devices[local_rank])
 
 
 def _get_host_info() -> str:

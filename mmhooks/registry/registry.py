@@ -116,8 +116,8 @@ class Registry:
         if scope is None:
             scope = self.infer_scope()
         elif not isinstance(scope, str):
-            raise RegistryTypeError("scope", scope, "a scope name (str)", "pass scope='my_package'.",
-                                    f"Registry({name!r})")
+            raise RegistryArgumentError("scope", scope, "a scope name (str)", "pass scope='my_package'.",
+                                        f"Registry({name!r})")
         self._scope = scope
         self.parent: Registry | None = None
         if parent is not None:
