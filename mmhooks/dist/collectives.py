@@ -22,7 +22,7 @@ import torch
 import torch.distributed as torch_dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
-from mmhooks.dist.utils import (
+from mmhooks.dist import (
     _or_default,
     barrier,
     cast_data_device,
