@@ -23,11 +23,9 @@ NOT_PROVIDED = {
     "device": {"get_max_musa_memory"},
     "fileio": {"BaseFileHandler", "JsonHandler", "PickleHandler", "YamlHandler", "register_handler",
                "generate_presigned_url"},
-    "utils": {"ManagerMeta", "ProgressBar", "Timer", "TimerError", "apply_to", "call_command", "check_prerequisites",
-              "check_time", "concat_list", "deprecated_api_warning", "deprecated_function", "fopen", "get_git_hash",
-              "get_installed_path", "install_package", "iter_cast", "list_cast", "requires_executable",
-              "requires_package", "slice_list", "track_iter_progress", "track_parallel_progress", "track_progress",
-              "track_progress_rich", "tuple_cast"},
+    "utils": {"ManagerMeta", "ProgressBar", "call_command", "deprecated_function", "fopen", "get_git_hash",
+              "get_installed_path", "install_package", "track_iter_progress", "track_parallel_progress",
+              "track_progress", "track_progress_rich"},
 }
 MODULES = ["config", "dataset", "device", "dist", "evaluator", "fileio", "hooks", "logging", "model", "optim",
            "optim.scheduler", "registry", "runner", "structures", "testing", "utils", "visualization"]

@@ -10,8 +10,24 @@ from mmhooks._lazy import lazy_exports
 
 _MISC = "mmhooks.utils.misc"
 _PATH = "mmhooks.utils.path"
+_CAST = "mmhooks.utils.casting"
+_DECORATORS = "mmhooks.utils.decorators"
+_TIMER = "mmhooks.utils.timer"
 _MODULES = {
     "ManagerMixin": "mmhooks.logging.manager",
+    "Timer": _TIMER,
+    "TimerError": _TIMER,
+    "apply_to": _CAST,
+    "check_prerequisites": _DECORATORS,
+    "check_time": _TIMER,
+    "concat_list": _CAST,
+    "deprecated_api_warning": _DECORATORS,
+    "iter_cast": _CAST,
+    "list_cast": _CAST,
+    "requires_executable": _DECORATORS,
+    "requires_package": _DECORATORS,
+    "slice_list": _CAST,
+    "tuple_cast": _CAST,
     "check_file_exist": _PATH,
     "digit_version": "mmhooks.utils.version_utils",
     "get_object_from_string": _MISC,

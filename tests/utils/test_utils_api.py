@@ -109,3 +109,49 @@ def test_device_helpers_match_mmengine():
     for name in mm_device.__all__:
         if name.startswith("is_") or name == "get_device":
             assert getattr(device, name)() == getattr(mm_device, name)(), name
+
+
+def test_casting_slicing_and_mapping_match():
+    assert utils.list_cast(["1", "2"], int) == mm_utils.list_cast(["1", "2"], int)
+    assert utils.tuple_cast([1, 2], str) == mm_utils.tuple_cast([1, 2], str)
+    assert list(utils.iter_cast("12", int)) == list(mm_utils.iter_cast("12", int))
+    for lens in (2, [1, 3], [4]):
+        assert utils.slice_list([1, 2, 3, 4], lens) == mm_utils.slice_list([1, 2, 3, 4], lens)
+    for bad, error in ((3, AssertionError), ("x", TypeError), ([1, 1], ValueError)):
+        for ns in (utils, mm_utils):
+            with pytest.raises(error):
+                ns.slice_list([1, 2, 3, 4], bad)
+    assert utils.concat_list([[1], (2, 3), []]) == mm_utils.concat_list([[1], (2, 3), []])
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "a b")
+    data = {"x": [1, "s", (2.0, Pair(3, "t"))]}
+    expr, func = (lambda v: isinstance(v, (int, float))), (lambda v: v + 1)
+    assert utils.apply_to(data, expr, func) == mm_utils.apply_to(data, expr, func)
+
+
+def test_timer_and_decorators_match(capsys):
+    timer = utils.Timer()
+    assert timer.is_running and timer.since_start() >= 0 and timer.since_last_check() >= 0
+    with utils.Timer(print_tmpl="took {:.1f}"):
+        pass
+    assert capsys.readouterr().out.startswith("took 0.")
+    with pytest.raises(utils.TimerError):
+        utils.Timer(start=False).since_start()
+    assert utils.check_time("mmtests") == 0 and utils.check_time("mmtests") >= 0
+
+    def resize(img_scale=None, scale=None):
+        return scale
+
+    for ns in (utils, mm_utils):
+        wrapped = ns.deprecated_api_warning({"img_scale": "scale"}, cls_name="Resize")(resize)
+        with pytest.warns(DeprecationWarning, match="img_scale"):
+            assert wrapped(img_scale=3) == 3
+        with pytest.raises(AssertionError):
+            wrapped(img_scale=3, scale=4)
+        needs = ns.requires_package("surely_not_installed_pkg")(lambda: 1)
+        with pytest.raises(RuntimeError):
+            needs()
+        assert ns.requires_package("os")(lambda: 1)() == 1
+        assert ns.requires_executable("sh")(lambda: 2)() == 2
+    capsys.readouterr()
