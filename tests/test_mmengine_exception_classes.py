@@ -146,6 +146,8 @@ def test_zero_redundancy_optimizer_configs_pass_the_optimizer_check():
     from mmhooks.optim import check_optimizer_cfg
 
     check_optimizer_cfg(dict(type="ZeroRedundancyOptimizer", optimizer_type="SGD", lr=0.01, momentum=0.9))
+    with pytest.raises(TypeError):  # a missing required argument, as Python (and so MMEngine) reports it
+        check_optimizer_cfg(dict(type="ZeroRedundancyOptimizer", lr=0.01))
 
 
 def test_config_errors_raise_mmengines_classes(tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from numbers import Real
 from typing import Any
 
-from mmhooks.errors import ConfigError, check_keys, join_path
+from mmhooks.errors import ConfigError, ConfigTypeError, check_keys, join_path
 from mmhooks.optim.optimizer.builder import _check_wrapper_arguments, _relocate
 from mmhooks.optim.optimizer.default_constructor import DefaultOptimWrapperConstructor, check_paramwise_cfg
 from mmhooks.optim.optimizer.optimizer_wrapper import OptimWrapper
@@ -186,7 +186,7 @@ def check_optimizer_cfg(cfg: Any, path: str = "optim_wrapper.optimizer") -> None
         check_keys(path, args, signature.accepted, what=f"an argument of {name}")
     for key in sorted(signature.required):
         if key not in args:
-            raise ConfigError(key, None, f"a value ({name} requires {key})", f"add {key}=... to {path}.", path)
+            raise ConfigTypeError(key, None, f"a value ({name} requires {key})", f"add {key}=... to {path}.", path)
     if not str(getattr(cls, "__module__", "")).startswith("torch.optim"):
         return  # a downstream optimizer: its arguments' meaning is its own
     for key, value in args.items():
