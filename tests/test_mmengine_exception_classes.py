@@ -182,3 +182,26 @@ def test_registry_parent_of_the_wrong_kind_raises_mmengines_class():
         theirs = _raised(lambda: mm_registry.Registry("little_cat", **kwargs))
         mine = _raised(lambda: registry.Registry("little_cat", **kwargs))
         assert isinstance(mine, type(theirs)) and isinstance(mine, TypeError)
+
+
+def test_offline_evaluate_with_mismatched_lengths_raises_mmengines_class():
+    from mmengine.evaluator import BaseMetric as MMBaseMetric
+    from mmengine.evaluator import Evaluator as MMEvaluator
+
+    from mmhooks.evaluator import BaseMetric, Evaluator
+
+    def metric(base):
+        class Count(base):
+            default_prefix = "mmtests"
+
+            def process(self, data_batch, data_samples):
+                self.results.extend(data_samples)
+
+            def compute_metrics(self, results):
+                return {"n": len(results)}
+
+        return Count()
+
+    theirs = _raised(lambda: MMEvaluator(metric(MMBaseMetric)).offline_evaluate([1, 2], [{}]))
+    mine = _raised(lambda: Evaluator(metric(BaseMetric)).offline_evaluate([1, 2], [{}]))
+    assert isinstance(mine, type(theirs)) and isinstance(mine, ValueError)

@@ -73,6 +73,11 @@ def test_module_paths_mmengine_code_imports():
     from mmhooks.registry import root
 
     assert root.MODELS is importlib.import_module("mmhooks.registry").MODELS
+    from mmhooks.dist import dist as dist_module
+    from mmhooks.dist import utils as dist_utils
+
+    assert dist_module.sync_random_seed is importlib.import_module("mmhooks.dist").sync_random_seed
+    assert dist_utils.get_rank is importlib.import_module("mmhooks.dist").get_rank
     assert dataset_utils.pseudo_collate is importlib.import_module("mmhooks.dataset").pseudo_collate
     for name in ("BITSANDBYTES_OPTIMIZERS", "DADAPTATION_OPTIMIZERS", "LION_OPTIMIZERS", "TRANSFORMERS_OPTIMIZERS",
                  "SOPHIA_OPTIMIZERS"):

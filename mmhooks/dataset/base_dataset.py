@@ -222,7 +222,10 @@ class BaseDataset(Dataset[Any]):
         if metainfo is None:
             return merged
         if not isinstance(metainfo, Mapping):
-            raise TypeError(f"metainfo should be a Mapping or Config, but got {type(metainfo)}")
+            to_dict = getattr(metainfo, "to_dict", None)  # a Config (mmhooks' or MMEngine's) is not a Mapping
+            if not callable(to_dict):
+                raise TypeError(f"metainfo should be a Mapping or Config, but got {type(metainfo)}")
+            metainfo = to_dict()
         for key, value in metainfo.items():
             if isinstance(value, str):
                 try:

@@ -73,6 +73,9 @@ class InstanceData(BaseDataElement):
 
     def _select(self, selected: InstanceData, index: torch.Tensor) -> None:
         """Fill ``selected`` with the instances an index tensor (positions or a mask) picks from each field."""
+        if index.dtype.is_floating_point or index.is_complex():
+            raise AssertionError(f"InstanceData cannot be indexed with a {index.dtype} tensor; expected a long or "
+                                 f"bool tensor.")
         if index.dim() != 1:
             raise AssertionError("Only support to get the values along the first dimension.")
         if _is_bool(index) and len(index) != len(self):

@@ -131,3 +131,17 @@ def test_wrappers_and_compose_build_from_configs(tmp_path):
     assert dataset.COLLATE_FUNCTIONS.get("pseudo_collate") is dataset.pseudo_collate
     with pytest.raises(TypeError):
         dataset.Compose([3])
+
+
+def test_metainfo_may_be_a_config(tmp_path):
+    from mmengine.config import Config as MMConfig
+
+    from mmhooks.config import Config
+
+    ann = _annotations(tmp_path)
+    Toy, _ = _classes(dataset)
+    MMToy, _ = _classes(mm_dataset)
+    for config_cls in (Config, MMConfig):
+        mine = Toy(ann_file=str(ann), data_prefix={}, metainfo=config_cls(dict(classes=("x", "y"))))
+        theirs = MMToy(ann_file=str(ann), data_prefix={}, metainfo=MMConfig(dict(classes=("x", "y"))))
+        assert mine.metainfo == theirs.metainfo

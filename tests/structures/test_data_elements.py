@@ -146,3 +146,9 @@ def test_a_subclass_with_property_fields_works_like_a_downstream_data_sample(ns)
     assert len(sample.cpu().gt_instances) == 3
     del sample.gt_instances
     assert "_gt_instances" not in sample
+
+
+@BOTH
+def test_instance_data_rejects_float_index_tensors(ns):
+    with pytest.raises(AssertionError):
+        _instances(ns)[torch.Tensor([0, 1])]
