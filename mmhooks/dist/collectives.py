@@ -33,6 +33,7 @@ from mmhooks.dist import (
     get_rank,
     get_world_size,
 )
+from mmhooks.errors import AssertedTypeError
 
 __all__ = ["all_gather", "all_gather_object", "all_reduce", "all_reduce_dict", "all_reduce_params", "broadcast",
            "broadcast_object_list", "collect_results", "collect_results_cpu", "collect_results_gpu", "gather",
@@ -113,7 +114,7 @@ def sync_random_seed(group: Any = None) -> int:
 def broadcast_object_list(data: list[Any], src: int = 0, group: Any = None) -> None:
     """Overwrite the (picklable) objects of ``data`` in place with rank ``src``'s."""
     if not isinstance(data, list):
-        raise TypeError(f"broadcast_object_list: data must be a list, got {type(data).__name__}")
+        raise AssertedTypeError(f"broadcast_object_list: data must be a list, got {type(data).__name__}")
     if get_world_size(group) > 1:
         torch_dist.broadcast_object_list(data, src, _or_default(group))
 
@@ -121,7 +122,7 @@ def broadcast_object_list(data: list[Any], src: int = 0, group: Any = None) -> N
 def all_reduce_dict(data: dict[str, torch.Tensor], op: str = "sum", group: Any = None) -> None:
     """Reduce every tensor of ``data`` in place, in one flat communication (keys in sorted order)."""
     if not isinstance(data, dict):
-        raise TypeError(f"all_reduce_dict: data must be a dict of tensors, got {type(data).__name__}")
+        raise AssertedTypeError(f"all_reduce_dict: data must be a dict of tensors, got {type(data).__name__}")
     if get_world_size(group) <= 1:
         return
     keys = sorted(data)

@@ -56,6 +56,10 @@ def test_device_helpers_and_errors_match():
             ns.get_data_device("text")
         with pytest.raises(NotImplementedError):
             ns.collect_results([1], 1, device="tpu")
+        with pytest.raises(AssertionError):
+            ns.broadcast_object_list("not a list")
+        with pytest.raises(AssertionError):
+            ns.all_reduce_dict("not a dict")
     for variable, launcher in (("WORLD_SIZE", "pytorch"), ("SLURM_NTASKS", "slurm"),
                                ("OMPI_COMM_WORLD_LOCAL_RANK", "mpi")):
         with pytest.MonkeyPatch.context() as patch:
