@@ -16,7 +16,11 @@ import warnings
 from collections.abc import Iterable, Mapping
 
 __all__ = [
+    "AssertedConfigError",
+    "AssertedTypeError",
+    "AssertedValueError",
     "ConfigError",
+    "ConfigTypeError",
     "MMHooksTranslationWarning",
     "UnsupportedConfigError",
     "check_choice",
@@ -87,6 +91,26 @@ def _is_class_location(where: str) -> bool:
 
 class UnsupportedConfigError(ConfigError):
     """A valid MMEngine setting that mmhooks does not support (the fix names a workaround)."""
+
+
+class AssertedConfigError(ConfigError, AssertionError):
+    """A :class:`ConfigError` for a check that MMEngine makes with ``assert``.
+
+    Also an ``AssertionError``, so code (and tests) written against MMEngine,
+    which catch ``AssertionError`` there, still catch it.
+    """
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A :class:`ConfigError` where MMEngine raises ``TypeError`` (so it is one too)."""
+
+
+class AssertedTypeError(TypeError, AssertionError):
+    """A ``TypeError`` for a check that MMEngine makes with ``assert`` (also an ``AssertionError``)."""
+
+
+class AssertedValueError(ValueError, AssertionError):
+    """A ``ValueError`` for a check that MMEngine makes with ``assert`` (also an ``AssertionError``)."""
 
 
 class MMHooksTranslationWarning(UserWarning):

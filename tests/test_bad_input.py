@@ -174,7 +174,7 @@ CASES: dict[str, Case] = {
     "optim-wrapper-unknown-type": Case(
         dict(optim_wrapper=dict(type="AmpOptimWraper", optimizer=dict(type="SGD", lr=0.1))), ConfigError,
         "optim_wrapper.type: got 'AmpOptimWraper'; expected a registered optim_wrapper (AmpOptimWrapper, "
-        "OptimWrapper). Fix: did you mean 'AmpOptimWrapper'?", full=True),
+        "ApexOptimWrapper, OptimWrapper). Fix: did you mean 'AmpOptimWrapper'?", full=True),
     "optim-wrapper-zero-accumulation": Case(
         dict(optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1), accumulative_counts=0)), ConfigError,
         "optim_wrapper.accumulative_counts: got 0; expected an int >= 1."),

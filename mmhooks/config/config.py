@@ -24,7 +24,7 @@ from mmhooks.config.argparser import add_args
 from mmhooks.config.config_dict import ConfigDict, to_plain
 from mmhooks.config.custom_imports import import_custom_modules as _import_custom_modules
 from mmhooks.config.diff import config_diff
-from mmhooks.config.errors import ConfigFileError
+from mmhooks.config.errors import ConfigFileError, ConfigFormatError
 from mmhooks.config.merge import merge_into
 from mmhooks.config.mmengine_bridge import (
     is_mmengine_config,
@@ -147,7 +147,7 @@ class Config:
         """
         extension = file_format if file_format.startswith(".") else f".{file_format}"
         if extension not in EXTENSIONS:
-            raise ConfigFileError("file_format", file_format, f"one of {list(EXTENSIONS)}",
+            raise ConfigFormatError("file_format", file_format, f"one of {list(EXTENSIONS)}",
                                   "pass the extension the text would have as a file, e.g. '.py'", "Config.fromstring")
         try:
             parsed = parse_config_text(cfg_str, extension, prefer_mmengine=mmengine_available())
@@ -298,7 +298,7 @@ class Config:
         file = str(file)
         extension = osp.splitext(file)[1]
         if extension not in EXTENSIONS:
-            raise ConfigFileError("", extension or osp.basename(file), f"a file ending in one of {list(EXTENSIONS)}",
+            raise ConfigFormatError("", extension or osp.basename(file), f"a file ending in one of {list(EXTENSIONS)}",
                                   "choose a .py, .json, .yaml or .yml file name", file)
         with open(file, "w", encoding="utf-8") as handle:
             handle.write(self._render(extension))
@@ -307,9 +307,10 @@ class Config:
     def _render(self, extension: str) -> str:
         if extension == ".py":
             return self.pretty_text
+        # MMEngine's file handlers' output, byte for byte: compact JSON, YAML with sorted keys.
         if extension == ".json":
-            return json.dumps(self.to_dict(), indent=4, default=_json_default) + "\n"
-        rendered: str = yaml.dump(self.to_dict(), Dumper=yaml.Dumper, sort_keys=False, default_flow_style=False)
+            return json.dumps(self.to_dict(), default=_json_default)
+        rendered: str = yaml.dump(self.to_dict(), Dumper=yaml.Dumper)
         return rendered
 
     # -- dict interface ---------------------------------------------------------------------------

@@ -15,10 +15,14 @@ from typing import Any
 
 from mmhooks.errors import ConfigError, check_keys
 
-__all__ = ["import_custom_modules"]
+__all__ = ["CustomImportError", "import_custom_modules"]
 
 _KEYS = ("allow_failed_imports", "imports")
 
+
+
+class CustomImportError(ConfigError, ImportError):  # type: ignore[misc]  # path: the key path, not a file
+    """A ``custom_imports`` module that cannot be imported (also an ``ImportError``, MMEngine's class)."""
 
 def import_custom_modules(custom_imports: Any, where: str = "custom_imports") -> list[ModuleType | None]:
     """Import every module named by a ``custom_imports`` config value.
@@ -57,7 +61,7 @@ def import_custom_modules(custom_imports: Any, where: str = "custom_imports") ->
                               UserWarning, stacklevel=2)
                 modules.append(None)
                 continue
-            raise ConfigError(path, name, f"an importable module ({type(err).__name__}: {err})",
+            raise CustomImportError(path, name, f"an importable module ({type(err).__name__}: {err})",
                               "check the name, and add the directory that contains the package to PYTHONPATH "
                               "(or pip install it); set allow_failed_imports=True to skip it.", where) from err
     return modules

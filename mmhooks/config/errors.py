@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mmhooks.errors import ConfigError
 
-__all__ = ["ConfigFileError", "ConfigMergeError"]
+__all__ = ["ConfigFileError", "ConfigFileNotFoundError", "ConfigFormatError", "ConfigListIndexError", "ConfigMergeError"]
 
 
 class ConfigFileError(ConfigError):
@@ -41,3 +41,24 @@ class ConfigMergeError(ConfigError, TypeError):
 
     Also a ``TypeError``, which is what MMEngine raises in the same place.
     """
+
+
+class ConfigFormatError(ConfigFileError, OSError):
+    """A config file (or text) in a format other than Python, JSON or YAML.
+
+    Also an ``OSError`` (``IOError``), which is what MMEngine raises in the same place.
+    """
+
+
+class ConfigListIndexError(ConfigError, KeyError):
+    """A ``--cfg-options``/``merge_from_dict`` list index that the base list does not have.
+
+    Also a ``KeyError``, which is what MMEngine raises in the same place.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigFileNotFoundError(ConfigFileError, FileNotFoundError):
+    """A config file (or ``_base_`` file) that does not exist (also MMEngine's ``FileNotFoundError``)."""

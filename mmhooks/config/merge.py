@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mmhooks.config.errors import ConfigMergeError
+from mmhooks.config.errors import ConfigListIndexError, ConfigMergeError
 from mmhooks.errors import ConfigError, join_path
 
 __all__ = ["DELETE_KEY", "merge_into", "strip_delete_keys"]
@@ -75,7 +75,7 @@ def _merge_into_list(child: Mapping[Any, Any], base: list[Any], allow_list_keys:
                               "address list elements by their position, e.g. 'pipeline.0.type'.", where)
         index = int(key)
         if index >= len(result):
-            raise ConfigError(f"[{index}]", value, f"an index below {len(result)}, the length of the base list",
+            raise ConfigListIndexError(f"[{index}]", value, f"an index below {len(result)}, the length of the base list",
                               f"use an index from 0 to {len(result) - 1}, or replace the whole list.", where)
         current = result[index]
         if isinstance(value, Mapping) and (isinstance(current, Mapping) or isinstance(current, list)) \

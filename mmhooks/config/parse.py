@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from mmhooks.config.config_dict import ConfigDict
-from mmhooks.config.errors import ConfigFileError
+from mmhooks.config.errors import ConfigFileError, ConfigFileNotFoundError, ConfigFormatError
 from mmhooks.config.merge import merge_into
 from mmhooks.config.python_style import BASE_KEY, PythonStyle, detect_python_style
 from mmhooks.errors import ConfigError, closest
@@ -93,7 +93,7 @@ def parse_config_file(filename: str, use_predefined_variables: bool = True,
     path = osp.abspath(osp.expanduser(filename))
     _check_extension(path, f"{filename}")
     if not osp.isfile(path):
-        raise ConfigFileError("", filename, "an existing config file",
+        raise ConfigFileNotFoundError("", filename, "an existing config file",
                               f"check the path; it resolves to {path!r}, which does not exist", filename)
     with open(path, encoding="utf-8") as file:
         source = file.read()
@@ -115,7 +115,7 @@ def parse_config_text(text: str, file_format: str, prefer_mmengine: bool = False
 def _check_extension(path: str, shown: str) -> None:
     extension = osp.splitext(path)[1]
     if extension not in EXTENSIONS:
-        raise ConfigFileError("", extension or osp.basename(path), f"a config file ending in one of {list(EXTENSIONS)}",
+        raise ConfigFormatError("", extension or osp.basename(path), f"a config file ending in one of {list(EXTENSIONS)}",
                               "rename the file or convert it to Python, JSON or YAML", shown)
 
 
@@ -225,7 +225,7 @@ def _resolve_base_path(path: str, name: str) -> str:
         raise ConfigFileError(BASE_KEY, name, f"a config file ending in one of {list(EXTENSIONS)}",
                               "point _base_ at a .py, .json, .yaml or .yml file", path)
     if not osp.isfile(base_path):
-        raise ConfigFileError(BASE_KEY, name, f"an existing config file (it resolves to {base_path!r})",
+        raise ConfigFileNotFoundError(BASE_KEY, name, f"an existing config file (it resolves to {base_path!r})",
                               f"correct the path; relative _base_ paths start from {osp.dirname(path)}", path)
     return base_path
 

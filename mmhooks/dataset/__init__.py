@@ -1,10 +1,17 @@
-"""Data loading as MMEngine configures it: samplers, collate functions and ``build_dataloader``."""
+"""Data loading as MMEngine configures it: datasets and their wrappers, samplers, collate functions, ``build_dataloader``."""
 
 from __future__ import annotations
 
 from mmhooks._lazy import import_modules, lazy_exports
 
 _MODULES = {
+    "BaseDataset": "mmhooks.dataset.base_dataset",
+    "COLLATE_FUNCTIONS": "mmhooks.dataset.collate",
+    "ClassBalancedDataset": "mmhooks.dataset.dataset_wrapper",
+    "Compose": "mmhooks.dataset.base_dataset",
+    "ConcatDataset": "mmhooks.dataset.dataset_wrapper",
+    "RepeatDataset": "mmhooks.dataset.dataset_wrapper",
+    "force_full_init": "mmhooks.dataset.base_dataset",
     "DefaultSampler": "mmhooks.dataset.samplers",
     "InfiniteSampler": "mmhooks.dataset.samplers",
     "SlicedDataset": "mmhooks.dataset.builder",

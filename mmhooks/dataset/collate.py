@@ -14,7 +14,10 @@ from torch.utils.data._utils.collate import default_collate as torch_default_col
 
 from mmhooks.registry import FUNCTIONS
 
-__all__ = ["default_collate", "pseudo_collate"]
+__all__ = ["COLLATE_FUNCTIONS", "default_collate", "pseudo_collate"]
+
+#: MMEngine's older name for the ``FUNCTIONS`` registry that ``collate_fn=dict(type=...)`` looks up.
+COLLATE_FUNCTIONS = FUNCTIONS
 
 
 def _transpose(batch: Sequence[Any], leaf: Callable[[Sequence[Any]], Any],

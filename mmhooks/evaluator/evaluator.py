@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from mmhooks.errors import ConfigError, closest, join_path
+from mmhooks.errors import AssertedValueError, ConfigError, closest, join_path
 from mmhooks.evaluator.metric import BaseMetric
 from mmhooks.registry import EVALUATOR, METRICS
 
@@ -197,8 +197,9 @@ class Evaluator:
         from mmhooks.dataset.collate import pseudo_collate
 
         if data is not None and len(data) != len(data_samples):
-            raise ValueError(f"Evaluator.offline_evaluate: got {len(data_samples)} data samples and {len(data)} "
-                             "data items; expected equal lengths. Fix: pass the data the predictions came from.")
+            raise AssertedValueError(f"Evaluator.offline_evaluate: got {len(data_samples)} data samples and "
+                                     f"{len(data)} data items; expected equal lengths. Fix: pass the data the "
+                                     "predictions came from.")
         for start in range(0, len(data_samples), chunk_size):
             chunk_data = None if data is None else pseudo_collate(list(data[start : start + chunk_size]))
             self.process(list(data_samples[start : start + chunk_size]), chunk_data)

@@ -14,6 +14,7 @@ _MODULES = {
     "EmptyCacheHook": "mmhooks.hooks.empty_cache_hook",
     "IterTimerHook": "mmhooks.hooks.iter_timer_hook",
     "LoggerHook": "mmhooks.hooks.logger_hook",
+    "NPUProfilerHook": "mmhooks.hooks.npu_profiler_hook",
     "NaiveVisualizationHook": "mmhooks.hooks.naive_visualization_hook",
     "ParamSchedulerHook": "mmhooks.hooks.param_scheduler_hook",
     "PrepareTTAHook": "mmhooks.hooks.prepare_tta_hook",

@@ -213,6 +213,7 @@ class CheckpointHook(Hook):
         if out_dir != work_dir:
             out_dir = os.path.join(out_dir, os.path.basename(work_dir.rstrip(os.sep)))
         self.out_dir = out_dir
+        self._set_file_backends(out_dir)
         if is_main_process():
             self._check_writable(out_dir)
         runner.logger.info(f"Checkpoints will be saved to {out_dir}.")
@@ -237,6 +238,14 @@ class CheckpointHook(Hook):
                             self._remove_checkpoint(self._join(self.filename_tmpl.format(step)))
                     hub.update_info("keep_ckpt_ids", list(keep_ckpt_ids))  # MMEngine trims the hub's list in place
             self.keep_ckpt_ids = deque(keep_ckpt_ids, self.max_keep_ckpts)
+
+    def _set_file_backends(self, out_dir: str) -> None:
+        """MMEngine's ``file_client`` and ``file_backend`` attributes (local disk only: see ``_check_local_storage``)."""
+        from mmhooks.fileio import FileClient, get_file_backend
+
+        self.file_client = FileClient.infer_client(self.file_client_args, out_dir)
+        self.file_backend: Any = self.file_client if self.file_client_args is not None else \
+            get_file_backend(out_dir, backend_args=self.backend_args)
 
     def _check_writable(self, out_dir: str) -> None:
         key = "out_dir" if self._out_dir_arg is not None else "work_dir"

@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from mmhooks.errors import ConfigError, check_choice, closest
+from mmhooks.errors import AssertedTypeError, ConfigError, check_choice, closest
 from mmhooks.hooks.hook import Hook
 from mmhooks.hooks.metric_rule import DEFAULT_GREATER_KEYS, DEFAULT_LESS_KEYS, RULES, infer_rule, rule_map
 from mmhooks.registry import HOOKS
@@ -134,7 +134,7 @@ class EarlyStoppingHook(Hook):
     def before_run(self, runner: RunnerLike) -> None:
         train_loop = getattr(runner, "train_loop", None)
         if train_loop is not None and not hasattr(train_loop, "stop_training"):
-            raise TypeError(
+            raise AssertedTypeError(
                 f"EarlyStoppingHook: the runner's train_loop ({type(train_loop).__name__}) has no "
                 "'stop_training' attribute. Fix: use a training loop that can be stopped, or remove the hook."
             )

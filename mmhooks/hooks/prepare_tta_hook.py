@@ -29,7 +29,9 @@ class PrepareTTAHook(Hook):
 
     MMEngine parity:
         MMEngine writes the model into ``tta_cfg`` itself; here the config is
-        copied, so the hook keeps no reference to the model and can be reused.
+        kept as given (the same object, as in MMEngine) but never modified: the
+        model is added to a copy when it is built, so the hook keeps no
+        reference to the model and can be reused.
     """
 
     priority = "NORMAL"
@@ -40,7 +42,7 @@ class PrepareTTAHook(Hook):
                 "tta_cfg", tta_cfg, "a dict with a 'type' naming a TTA model",
                 "pass the config's tta_model, e.g. dict(type='DetTTAModel', tta_cfg=...).", "PrepareTTAHook",
             )
-        self.tta_cfg = dict(tta_cfg)
+        self.tta_cfg = tta_cfg
 
     def before_test(self, runner: RunnerLike) -> None:
         runner.model = MODELS.build({**self.tta_cfg, "module": runner.model}, path="tta_model")

@@ -10,7 +10,7 @@ import torch
 import torch.profiler
 
 from mmhooks.dist import is_main_process
-from mmhooks.errors import ConfigError, check_choice
+from mmhooks.errors import ConfigError, ConfigTypeError, check_choice
 from mmhooks.hooks.hook import DATA_BATCH, Hook
 from mmhooks.registry import HOOKS
 from mmhooks.runner.protocol import RunnerLike
@@ -26,6 +26,11 @@ def _kineto_available() -> bool:
         return bool(torch.autograd.kineto_available())  # type: ignore[attr-defined]  # torch does not re-export it
     except AttributeError:
         return False
+
+
+def check_kineto() -> bool:
+    """Whether torch's profiler has Kineto (MMEngine's module-level helper of that name)."""
+    return _kineto_available()
 
 
 @HOOKS.register_module()
@@ -126,7 +131,7 @@ class ProfilerHook(Hook):
         try:
             self.schedule = None if schedule is None else torch.profiler.schedule(**schedule)
         except TypeError as err:
-            raise ConfigError("schedule", schedule, "keyword arguments of torch.profiler.schedule "
+            raise ConfigTypeError("schedule", schedule, "keyword arguments of torch.profiler.schedule "
                               "(active, repeat, skip_first, wait, warmup)", f"fix the keys ({err}).", where) from None
         self.on_trace_ready = on_trace_ready
         self.record_shapes = record_shapes
@@ -150,6 +155,9 @@ class ProfilerHook(Hook):
                 logger.info("\n" + profiler.key_averages().table(**options))
 
             return log_table
+        if trace_type != "tb_trace":  # the constructor checks; this catches a value assigned afterwards
+            raise ValueError(f"ProfilerHook.on_trace_ready.type: got {trace_type!r}; expected one of "
+                             f"{sorted(TRACE_TYPES)}. Fix: use 'log_trace' or 'tb_trace'.")
         dir_name = osp.join(runner.log_dir, options.get("dir_name", "tf_tracing_logs"))  # absolute stays absolute
         options["dir_name"] = dir_name
         runner.logger.info(f"ProfilerHook writes TensorBoard trace files to {dir_name}")
@@ -160,6 +168,13 @@ class ProfilerHook(Hook):
             )
         handler: TraceHandler = torch.profiler.tensorboard_trace_handler(**options)
         return handler
+
+    _parse_trace_config = _trace_handler  # MMEngine's name
+
+    def _export_chrome_trace(self, runner: RunnerLike) -> None:
+        """MMEngine's name: stop profiling and write ``json_trace_path`` (when set and still profiling)."""
+        if self.json_trace_path is not None and not self._closed and self.profiler is not None:
+            self._stop(runner)
 
     def before_run(self, runner: RunnerLike) -> None:
         limit = runner.max_epochs if self.by_epoch else runner.max_iters

@@ -16,6 +16,8 @@ from typing import Any, ClassVar, Union
 
 import numpy as np
 
+from mmhooks.errors import AssertedValueError
+
 __all__ = ["HistoryBuffer"]
 
 Number = Union[int, float]
@@ -52,7 +54,7 @@ class HistoryBuffer:
         self, log_history: Sequence[Number] = (), count_history: Sequence[Number] = (), max_length: int = 1000000
     ) -> None:
         if len(log_history) != len(count_history):
-            raise ValueError(
+            raise AssertedValueError(
                 f"HistoryBuffer.count_history: got {len(count_history)} counts for {len(log_history)} values; "
                 "expected one count per value. Fix: pass lists of equal length."
             )
@@ -96,6 +98,16 @@ class HistoryBuffer:
         if self._plain:
             return self._logs, self._counts
         return self._logs[self._start : self._end], self._counts[self._start : self._end]
+
+    @property
+    def _log_history(self) -> np.ndarray:
+        """The values, oldest first (MMEngine's attribute name; read-only here)."""
+        return self.data[0]
+
+    @property
+    def _count_history(self) -> np.ndarray:
+        """The counts, oldest first (MMEngine's attribute name; read-only here)."""
+        return self.data[1]
 
     def __len__(self) -> int:
         return len(self._logs) if self._plain else self._end - self._start

@@ -124,7 +124,7 @@ class MMLogger(logging.Logger, ManagerMixin):
         ManagerMixin.__init__(self, name)
         _install_forwarding()
         level = self._handler_level = _level_number(log_level)
-        rank = get_rank()
+        rank = _get_rank()
         console = logging.StreamHandler(stream=sys.stdout)
         console.setFormatter(MMFormatter(color=_stream_is_terminal(), datefmt="%m/%d %H:%M:%S"))
         console.setLevel(level if rank == 0 else logging.ERROR)
@@ -140,8 +140,8 @@ class MMLogger(logging.Logger, ManagerMixin):
 
         Returns the file actually opened on this rank (``None`` where this rank writes none).
         """
-        level, rank = self._handler_level, get_rank()
-        per_rank = (level <= _DEBUG_CHECK or distributed) and get_world_size() > 1
+        level, rank = self._handler_level, _get_rank()
+        per_rank = (level <= _DEBUG_CHECK or distributed) and _get_world_size() > 1
         if per_rank:
             log_file = _rank_file_name(log_file, rank)
         if rank == 0 or per_rank:
@@ -253,14 +253,43 @@ def _level_number(level: Union[int, str]) -> int:
     return number
 
 
+# Rank, device and host as the logger sees them; module-level (MMEngine's names) so tests can patch them.
+def _get_rank() -> int:
+    return get_rank()
+
+
+def _get_world_size() -> int:
+    return get_world_size()
+
+
+def _get_device_id() -> int:
+    """This process's physical device index: ``LOCAL_RANK`` mapped through ``CUDA_VISIBLE_DEVICES`` with CUDA.
+
+    (MUSA devices are not probed.)
+    """
+    import torch
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if not torch.cuda.is_available():
+        return local_rank
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    devices = visible.split(",") if visible else [str(i) for i in range(torch.cuda.device_count())]
+    return int(devices[local_rank])
+
+
+def _get_host_info() -> str:
+    """``user@host``, or ``''`` where the user cannot be looked up (some containers)."""
+    try:
+        return f"{getuser()}@{socket.gethostname()}"
+    except Exception:
+        return ""
+
+
 def _rank_file_name(log_file: str, rank: int) -> str:
     stem, suffix = os.path.splitext(os.path.basename(log_file))
-    device = os.environ.get("LOCAL_RANK", "0")
-    try:
-        host = f"{getuser()}@{socket.gethostname()}_"
-    except Exception:  # getuser fails in some containers
-        host = ""
-    return os.path.join(os.path.dirname(log_file), f"{stem}_{host}device{device}_rank{rank}{suffix}")
+    host = _get_host_info()
+    host = f"{host}_" if host else ""
+    return os.path.join(os.path.dirname(log_file), f"{stem}_{host}device{_get_device_id()}_rank{rank}{suffix}")
 
 
 def _file_handler(log_file: str, file_mode: str, cfg: dict[str, Any] | None) -> logging.FileHandler:

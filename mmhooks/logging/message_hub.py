@@ -17,6 +17,7 @@ from typing import Any, Union, cast
 
 import numpy as np
 
+from mmhooks.errors import AssertedTypeError, AssertedValueError
 from mmhooks.logging.history_buffer import HistoryBuffer
 from mmhooks.logging.logger import print_log
 from mmhooks.logging.manager import ManagerMixin
@@ -44,7 +45,7 @@ class MessageHub(ManagerMixin):
 
     MMEngine parity:
         MMEngine checks values with ``assert``; mmhooks raises ``TypeError`` and
-        ``ValueError`` naming the key.
+        ``ValueError`` naming the key; both are also ``AssertionError`` (MMEngine's class).
 
     Example:
         >>> hub = MessageHub("doc-example")
@@ -66,14 +67,14 @@ class MessageHub(ManagerMixin):
         self._resumed_keys: OrderedDict[str, bool] = self._as_ordered("resumed_keys", resumed_keys)
         for key, value in self._log_scalars.items():
             if not _is_history_buffer(value):
-                raise TypeError(
+                raise AssertedTypeError(
                     f"MessageHub.log_scalars[{key!r}]: got {type(value).__name__}; expected a HistoryBuffer. "
                     "Fix: wrap the values in HistoryBuffer(...)."
                 )
             self._log_scalars[key] = HistoryBuffer.from_buffer(value)
         for key in self._resumed_keys:
             if key not in self._log_scalars and key not in self._runtime_info:
-                raise ValueError(
+                raise AssertedValueError(
                     f"MessageHub.resumed_keys: got {key!r}; expected a key of log_scalars or runtime_info. "
                     "Fix: remove it or add its value."
                 )
@@ -91,7 +92,7 @@ class MessageHub(ManagerMixin):
             return OrderedDict()
         if isinstance(value, Mapping):
             return OrderedDict(value)
-        raise TypeError(f"MessageHub.{name}: got {type(value).__name__}; expected a dict or None. Fix: pass a dict.")
+        raise AssertedTypeError(f"MessageHub.{name}: got {type(value).__name__}; expected a dict or None. Fix: pass a dict.")
 
     # ------------------------------------------------------------------ scalars
     def update_scalar(
@@ -106,7 +107,7 @@ class MessageHub(ManagerMixin):
             cast(float, value) if value_type is float or value_type is int else self._as_number(key, value)
         )
         if not isinstance(count, int):
-            raise TypeError(f"MessageHub.update_scalar({key!r}).count: got {count!r}; expected an int. Fix: pass an int.")
+            raise AssertedTypeError(f"MessageHub.update_scalar({key!r}).count: got {count!r}; expected an int. Fix: pass an int.")
         buffer = self._log_scalars.get(key)
         if buffer is None:
             self._log_scalars[key] = HistoryBuffer([number], [count])
@@ -116,13 +117,13 @@ class MessageHub(ManagerMixin):
     def update_scalars(self, log_dict: Mapping[str, Any], resumed: bool = True) -> None:
         """:meth:`update_scalar` for each item; a value may be ``{'value': v, 'count': n}``."""
         if not isinstance(log_dict, Mapping):
-            raise TypeError(
+            raise AssertedTypeError(
                 f"MessageHub.update_scalars.log_dict: got {type(log_dict).__name__}; expected a dict. Fix: pass a dict."
             )
         for key, value in log_dict.items():
             if isinstance(value, Mapping):
                 if "value" not in value:
-                    raise ValueError(
+                    raise AssertedValueError(
                         f"MessageHub.update_scalars[{key!r}]: got {dict(value)!r}; expected a 'value' key. "
                         "Fix: pass dict(value=..., count=...)."
                     )
@@ -137,14 +138,14 @@ class MessageHub(ManagerMixin):
             return value
         if isinstance(value, (np.ndarray, np.number)):
             if value.size != 1:
-                raise ValueError(
+                raise AssertedValueError(
                     f"MessageHub.update_scalar({key!r}): got an array of shape {value.shape}; expected one element. "
                     "Fix: log a scalar (reduce it first)."
                 )
             return value.item()
         numel = getattr(value, "numel", None)
         if numel is None or numel() != 1:
-            raise TypeError(
+            raise AssertedTypeError(
                 f"MessageHub.update_scalar({key!r}): got {type(value).__name__}; expected an int, float, numpy number "
                 "or one-element array/tensor. Fix: log a scalar."
             )
@@ -178,7 +179,7 @@ class MessageHub(ManagerMixin):
     def update_info_dict(self, info_dict: Mapping[str, Any], resumed: bool = True) -> None:
         """:meth:`update_info` for each item."""
         if not isinstance(info_dict, Mapping):
-            raise TypeError(
+            raise AssertedTypeError(
                 f"MessageHub.update_info_dict.info_dict: got {type(info_dict).__name__}; expected a dict. "
                 "Fix: pass a dict."
             )
@@ -203,7 +204,7 @@ class MessageHub(ManagerMixin):
         if previous is None:
             self._resumed_keys[key] = resumed
         elif previous != resumed:
-            raise ValueError(
+            raise AssertedValueError(
                 f"MessageHub.resumed({key!r}): got {resumed!r}; expected {previous!r}, as first recorded. "
                 "Fix: pass the same resumed flag for a key every time."
             )

@@ -21,31 +21,35 @@ MODEL_WRAPPERS.register_module(module=DistributedDataParallel)
 MODEL_WRAPPERS.register_module(module=DataParallel)
 
 
-def _wrapper_classes() -> tuple[type, ...]:
-    """Classes registered in ``MODEL_WRAPPERS``, plus MMEngine's when MMEngine is already imported."""
-    classes = [cls for cls in MODEL_WRAPPERS.module_dict.values() if isinstance(cls, type)]
+def _wrapper_classes(registry: Any = None) -> tuple[type, ...]:
+    """Classes registered in ``registry`` (``MODEL_WRAPPERS``) and its children, plus MMEngine's when imported."""
+    own = MODEL_WRAPPERS if registry is None else registry
+    classes = _registered_classes(own)
+    if registry is not None and registry is not MODEL_WRAPPERS:
+        return tuple(classes)
     mm_registry = sys.modules.get("mmengine.registry")  # interop only; never import MMEngine here
     if mm_registry is not None:
-        classes.extend(_mmengine_wrappers(getattr(mm_registry, "MODEL_WRAPPERS", None)))
+        mm_wrappers = getattr(mm_registry, "MODEL_WRAPPERS", None)
+        if mm_wrappers is not None:
+            classes.extend(_registered_classes(mm_wrappers))
     return tuple(classes)
 
 
-def _mmengine_wrappers(registry: Any) -> list[type]:
-    """Wrapper classes in MMEngine's registry ``registry`` and its children."""
-    if registry is None:
-        return []
+def _registered_classes(registry: Any) -> list[type]:
+    """Classes in ``registry`` and, recursively, its children (downstream scopes register wrappers there)."""
     found = [cls for cls in registry.module_dict.values() if isinstance(cls, type)]
     for child in getattr(registry, "children", {}).values():
-        found.extend(_mmengine_wrappers(child))
+        found.extend(_registered_classes(child))
     return found
 
 
-def is_model_wrapper(model: Any) -> bool:
+def is_model_wrapper(model: Any, registry: Any = None) -> bool:
     """Whether ``model`` wraps the user's model in ``model.module``.
 
     True for :class:`torch.nn.parallel.DistributedDataParallel`,
     :class:`torch.nn.DataParallel`, their subclasses, and any class registered
-    with ``@MODEL_WRAPPERS.register_module()``.
+    with ``@MODEL_WRAPPERS.register_module()`` or in a child registry of it.
+    ``registry`` searches another registry (and its children) instead.
 
     Example:
         >>> import torch
@@ -54,4 +58,4 @@ def is_model_wrapper(model: Any) -> bool:
         >>> is_model_wrapper(torch.nn.Linear(1, 1))
         False
     """
-    return isinstance(model, _wrapper_classes())
+    return isinstance(model, _wrapper_classes(registry))

@@ -16,6 +16,11 @@ _OPTIMIZER = "mmhooks.optim.optimizer"
 _SCHEDULER = "mmhooks.optim.scheduler"
 _MODULES = {
     "AmpOptimWrapper": _OPTIMIZER,
+    "ApexOptimWrapper": "mmhooks.optim.optimizer.apex_optimizer_wrapper",
+    "BaseOptimWrapper": "mmhooks.optim.optimizer.base",
+    "OPTIMIZERS": "mmhooks.registry",
+    "OPTIM_WRAPPER_CONSTRUCTORS": "mmhooks.registry",
+    "ZeroRedundancyOptimizer": "mmhooks.optim.optimizer.zero_optimizer",
     "DefaultOptimWrapperConstructor": _OPTIMIZER,
     "OptimWrapper": _OPTIMIZER,
     "OptimWrapperDict": _OPTIMIZER,
@@ -28,6 +33,9 @@ _MODULES = {
 }
 _OPTIMIZER_MODULES = (
     "mmhooks.optim.optimizer.amp_optimizer_wrapper",
+    "mmhooks.optim.optimizer.apex_optimizer_wrapper",
+    "mmhooks.optim.optimizer.base",
+    "mmhooks.optim.optimizer.zero_optimizer",
     "mmhooks.optim.optimizer.builder",
     "mmhooks.optim.optimizer.checks",
     "mmhooks.optim.optimizer.default_constructor",

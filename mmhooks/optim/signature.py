@@ -65,6 +65,8 @@ def keyword_arguments(target: Any, skip: int = 1) -> KeywordArguments:
     for klass in target.__mro__:
         if klass is object or "__init__" not in vars(klass):
             continue
+        if required is not None and _packs_keywords(klass):
+            break  # ``**kwargs`` reached a base that takes them as one dict: any key may be accepted
         try:
             named, var_keyword = _split(inspect.signature(vars(klass)["__init__"]), skip + 1)  # and ``self``
         except (TypeError, ValueError):
@@ -77,6 +79,19 @@ def keyword_arguments(target: Any, skip: int = 1) -> KeywordArguments:
     if required is None:  # no ``__init__`` of its own anywhere: ``__new__`` or a metaclass decides
         return keyword_arguments(_call_signature_holder(target), skip)
     return KeywordArguments(frozenset(accepted), required, True)
+
+
+def _packs_keywords(klass: type) -> bool:
+    """Whether ``klass.__init__`` takes keyword arguments packed in one dict (``torch.optim.Optimizer``).
+
+    A subclass's ``**kwargs`` then travel as values of that dict, not as named
+    parameters: ``ZeroRedundancyOptimizer(params, optimizer_type, **kwargs)``
+    passes ``lr=...`` through torch's class into the optimizer's ``defaults``.
+    """
+    import sys
+
+    torch_optim = sys.modules.get("torch.optim")
+    return torch_optim is not None and klass is getattr(torch_optim, "Optimizer", None)
 
 
 def _call_signature_holder(cls: type) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mmhooks.errors import ConfigError
 
-__all__ = ["RegistryKeyError", "RegistryTypeError"]
+__all__ = ["RegistryArgumentError", "RegistryKeyError", "RegistryTypeError"]
 
 
 class RegistryKeyError(ConfigError, KeyError):
@@ -24,3 +24,7 @@ class RegistryKeyError(ConfigError, KeyError):
 
 class RegistryTypeError(ConfigError, TypeError):
     """A config, ``type`` or argument of the wrong kind (MMEngine: ``TypeError``)."""
+
+
+class RegistryArgumentError(RegistryTypeError, AssertionError):
+    """A ``Registry`` constructor argument of the wrong kind, which MMEngine checks with ``assert``."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from mmhooks.errors import ConfigError, closest
 from mmhooks.registry.default_scope import DefaultScope, current_scope_name
-from mmhooks.registry.errors import RegistryKeyError, RegistryTypeError
+from mmhooks.registry.errors import RegistryArgumentError, RegistryKeyError, RegistryTypeError
 from mmhooks.registry.lookup import find_scope_registry, lookup, split_scope_key
 
 __all__ = ["Registry", "import_builtins_once", "import_dotted"]
@@ -116,13 +116,13 @@ class Registry:
         if scope is None:
             scope = self.infer_scope()
         elif not isinstance(scope, str):
-            raise RegistryTypeError("scope", scope, "a scope name (str)", "pass scope='my_package'.",
-                                    f"Registry({name!r})")
+            raise RegistryArgumentError("scope", scope, "a scope name (str)", "pass scope='my_package'.",
+                                        f"Registry({name!r})")
         self._scope = scope
         self.parent: Registry | None = None
         if parent is not None:
             if not isinstance(parent, Registry):
-                raise RegistryTypeError(
+                raise RegistryArgumentError(
                     "parent", parent, "an mmhooks.registry.Registry",
                     "use mmengine.registry.Registry for a child of MMEngine's registries, or pass one of "
                     "mmhooks.registry's registries (their children are searched with MMEngine's).",

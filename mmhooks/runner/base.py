@@ -141,6 +141,10 @@ class RunnerBase:
     def _resume(self) -> bool:
         return bool(self.context.resume)
 
+    @_resume.setter
+    def _resume(self, value: bool) -> None:  # MMEngine's tests and some scripts set it
+        self.context.resume = value
+
     # ------------------------------------------------------------------ progress
     @property
     def by_epoch(self) -> bool:

@@ -61,7 +61,7 @@ import torch
 from torch import nn
 
 from mmhooks.dist import barrier, get_rank, get_world_size
-from mmhooks.errors import ConfigError, UnsupportedConfigError
+from mmhooks.errors import AssertedConfigError, ConfigError, UnsupportedConfigError
 from mmhooks.logging.logger import print_log
 
 __all__ = [
@@ -630,11 +630,11 @@ def load_from_pavi(filename: str, map_location: Any = None) -> Any:
     """Download a checkpoint from pavi's model cloud (needs the ``pavi`` package) and read it.
 
     Raises:
-        ConfigError: ``filename`` does not start with ``pavi://``.
+        ConfigError: ``filename`` does not start with ``pavi://`` (also an ``AssertionError``, MMEngine's class).
         ImportError: ``pavi`` is not installed.
     """
     if not filename.startswith("pavi://"):
-        raise ConfigError("filename", filename, "a path starting with 'pavi://'", "add the pavi:// prefix.",
+        raise AssertedConfigError("filename", filename, "a path starting with 'pavi://'", "add the pavi:// prefix.",
                           "load_from_pavi")
     try:
         from pavi import modelcloud
@@ -798,7 +798,7 @@ def _load_checkpoint_with_prefix(prefix: str, filename: str, map_location: Any =
     """The weights under ``prefix`` (a submodule name) of a checkpoint, with the prefix removed.
 
     Raises:
-        ConfigError: No key of the checkpoint starts with ``prefix``.
+        ConfigError: No key of the checkpoint starts with ``prefix`` (also an ``AssertionError``, MMEngine's class).
     """
     checkpoint = _load_checkpoint(filename, map_location=map_location)
     state_dict = checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint
@@ -806,7 +806,7 @@ def _load_checkpoint_with_prefix(prefix: str, filename: str, map_location: Any =
     selected = {key[len(stem):]: value for key, value in state_dict.items() if key.startswith(stem)}
     if not selected:
         roots = sorted({key.split(".", 1)[0] for key in state_dict})
-        raise ConfigError("prefix", prefix, f"a submodule name in {filename} ({', '.join(roots)})",
+        raise AssertedConfigError("prefix", prefix, f"a submodule name in {filename} ({', '.join(roots)})",
                           "pick one of those names.", "_load_checkpoint_with_prefix")
     return selected
 

@@ -106,8 +106,23 @@ class _TrainLoop(BaseLoop):
     def max_iters(self) -> int:
         return self._runner.context.progress.max_iters
 
-    _epoch = epoch
-    _iter = iter
+    # MMEngine's private names, which downstream code and MMEngine's tests read and write: the same counters.
+    @property
+    def _epoch(self) -> int:
+        return self._runner.context.progress.epoch
+
+    @_epoch.setter
+    def _epoch(self, value: int) -> None:
+        self._runner.context.progress.epoch = int(value)
+
+    @property
+    def _iter(self) -> int:
+        return self._runner.context.progress.iter
+
+    @_iter.setter
+    def _iter(self, value: int) -> None:
+        self._runner.context.progress.iter = int(value)
+
     _max_epochs = max_epochs
     _max_iters = max_iters
 

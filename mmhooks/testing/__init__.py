@@ -1,4 +1,8 @@
-"""Tiny models and loaders, shipped so tests, examples and bug reports share them."""
+"""Tiny models and loaders, shipped so tests, examples and bug reports share them.
+
+Also MMEngine's ``mmengine.testing`` names (``RunnerTestCase``, ``assert_allclose``
+and the ``assert_*`` predicates), imported on first use.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,24 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from mmhooks._lazy import lazy_exports
 from mmhooks.testing.fake_runner import FakeRunner
 
-__all__ = ["FakeRunner", "tiny_dataset", "tiny_loader"]
+_COMPARE = "mmhooks.testing.compare"
+_MODULES = {
+    "RunnerTestCase": "mmhooks.testing.runner_test_case",
+    "assert_allclose": _COMPARE,
+    "assert_attrs_equal": _COMPARE,
+    "assert_dict_contains_subset": _COMPARE,
+    "assert_dict_has_keys": _COMPARE,
+    "assert_is_norm_layer": _COMPARE,
+    "assert_keys_equal": _COMPARE,
+    "assert_params_all_zeros": _COMPARE,
+    "check_python_script": _COMPARE,
+}
+
+__all__ = sorted(["FakeRunner", "tiny_dataset", "tiny_loader", *_MODULES])
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 
 def tiny_dataset(n: int = 24, in_features: int = 4, out_features: int = 1, seed: int = 0) -> TensorDataset:

@@ -26,6 +26,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from mmhooks.errors import AssertedTypeError, AssertedValueError
 from mmhooks.registry import VISBACKENDS
 
 __all__ = [
@@ -120,12 +121,12 @@ class LocalVisBackend(BaseVisBackend):
         scalar_save_file: str = "scalars.json",
     ) -> None:
         if not config_save_file.endswith(".py"):
-            raise ValueError(
+            raise AssertedValueError(
                 f"LocalVisBackend.config_save_file: got {config_save_file!r}; expected a name ending in '.py'. "
                 "Fix: use e.g. 'config.py'."
             )
         if not scalar_save_file.endswith(".json"):
-            raise ValueError(
+            raise AssertedValueError(
                 f"LocalVisBackend.scalar_save_file: got {scalar_save_file!r}; expected a name ending in '.json'. "
                 "Fix: use e.g. 'scalars.json'."
             )
@@ -164,7 +165,7 @@ class LocalVisBackend(BaseVisBackend):
         """Write ``image`` (RGB ``uint8``, ``(H, W, 3)``) as ``vis_image/{name}_{step}.png``."""
         self._ensure_env()
         if image.dtype != np.uint8:
-            raise TypeError(
+            raise AssertedTypeError(
                 f"LocalVisBackend.add_image({name!r}): got dtype {image.dtype}; expected uint8. "
                 "Fix: convert with image.astype(np.uint8)."
             )
@@ -185,20 +186,20 @@ class LocalVisBackend(BaseVisBackend):
         """Append ``scalar_dict`` plus ``"step"`` to ``scalars.json`` and, if given, to ``save_dir/file_path``."""
         self._ensure_env()
         if not isinstance(scalar_dict, Mapping):
-            raise TypeError(
+            raise AssertedTypeError(
                 f"LocalVisBackend.add_scalars: got {type(scalar_dict).__name__}; expected a dict. Fix: pass a dict."
             )
         record = dict(scalar_dict)
         record.setdefault("step", step)
         if file_path is not None:
             if not file_path.endswith(".json"):
-                raise ValueError(
+                raise AssertedValueError(
                     f"LocalVisBackend.add_scalars.file_path: got {file_path!r}; expected a '.json' name. "
                     "Fix: use '<timestamp>.json'."
                 )
             extra_path = os.path.join(str(self._save_dir), file_path)
             if extra_path == self._scalar_save_file:
-                raise ValueError(
+                raise AssertedValueError(
                     f"LocalVisBackend.add_scalars.file_path: got {file_path!r}; expected a name other than the "
                     "scalar_save_file. Fix: pass another file name."
                 )
@@ -298,7 +299,7 @@ class TensorboardVisBackend(BaseVisBackend):
     ) -> None:
         """Write each item as its own scalar tag at ``step``."""
         if "step" in scalar_dict:
-            raise ValueError(
+            raise AssertedValueError(
                 "TensorboardVisBackend.add_scalars: got a 'step' key in scalar_dict; expected the step in the "
                 "step argument. Fix: pass step=... instead."
             )

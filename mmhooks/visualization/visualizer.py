@@ -60,6 +60,10 @@ Widths = Union[int, float, list[Union[int, float]]]
 _SHOW_BACKENDS = ("cv2", "matplotlib")
 
 
+class DuplicateBackendError(ConfigError, RuntimeError):
+    """Two ``vis_backends`` with one name (MMEngine raises ``RuntimeError``, so this is one too)."""
+
+
 @VISUALIZERS.register_module()
 class Visualizer(ManagerMixin):
     """Draw on an image and send visual data to every backend (``LocalVisBackend``, ...).
@@ -154,7 +158,7 @@ class Visualizer(ManagerMixin):
             return
         name = name or type(backend).__name__
         if name in self._vis_backends:
-            raise ConfigError(
+            raise DuplicateBackendError(
                 f"vis_backends[{index}].name", name, f"a name not used by another backend ({sorted(self._vis_backends)})",
                 "give the backend a unique name=...", "Visualizer",
             )

@@ -80,7 +80,7 @@ def _tuples_to_lists(value):
 def test_dump_without_path_returns_text_in_the_format_read(write):
     assert Config(dict(a=1)).dump() == "a = 1\n"
     assert Config.fromfile(write("c.yaml", "a: 1\n")).dump() == "a: 1\n"
-    assert Config.fromfile(write("c.json", '{"a": 1}')).dump() == '{\n    "a": 1\n}\n'
+    assert Config.fromfile(write("c.json", '{"a": 1}')).dump() == '{"a": 1}'  # MMEngine's compact JSON
 
 
 def test_dump_round_trips_through_mmengine(tmp_path):
@@ -137,3 +137,15 @@ def test_copy_deepcopy_and_pickle_keep_values_and_filename():
     assert (shallow.a.b, deep.a.b, loaded.a.b) == ([1, 2], [1], [1])
     assert (deep.filename, loaded.filename, loaded.text) == ("x.py", "x.py", "a = ...")
     assert isinstance(loaded, Config) and loaded.a.b == [1]
+
+
+@pytest.mark.parametrize("extension", [".json", ".yaml", ".yml"])
+def test_json_and_yaml_dumps_are_mmengines_byte_for_byte(extension, tmp_path):
+    mmengine_config = pytest.importorskip("mmengine.config")
+    values = {"b": 2, "a": {"z": [1, 2, (3, 4)], "y": "s"}, "c": None, "d": 1.5, "e": True}
+    Config(values).dump(tmp_path / f"mine{extension}")
+    mmengine_config.Config(values).dump(str(tmp_path / f"theirs{extension}"))
+    mine, theirs = (tmp_path / f"mine{extension}").read_text(), (tmp_path / f"theirs{extension}").read_text()
+    assert mine == theirs
+    assert Config.fromfile(tmp_path / f"theirs{extension}").dump() == \
+        mmengine_config.Config.fromfile(str(tmp_path / f"mine{extension}")).dump()

@@ -268,3 +268,13 @@ def test_resume_logs_mmengines_lines_and_where_it_resumed_from(tmp_path, monkeyp
     for line in ("Auto resumed from the latest checkpoint", "resumed epoch: 2, iter: 6"):
         assert line in theirs_text and line in ours_text, line
     assert f"Resumed from {os.path.join(again_ours.work_dir, 'epoch_2.pth')} (epoch 2, iter 6)" in ours_text
+
+
+def test_mmengines_private_counter_names_write_the_runs_counters(tmp_path, backend):
+    ours, theirs = both(tmp_path, backend)
+    for runner in (ours, theirs):
+        runner.train_loop._iter += 3
+        runner.train_loop._epoch += 1
+        assert (runner.iter, runner.epoch) == (3, 1)
+        runner._resume = True
+    assert ours._resume is True and theirs._resume is True

@@ -21,7 +21,9 @@ from mmhooks.optim.optimizer.optimizer_wrapper import OptimWrapper
 from mmhooks.optim.optimizer.optimizer_wrapper_dict import OptimWrapperDict
 from mmhooks.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
-__all__ = ["TORCH_OPTIMIZERS", "auto_scale_lr", "build_optim_wrapper", "register_torch_optimizers"]
+__all__ = ["BITSANDBYTES_OPTIMIZERS", "DADAPTATION_OPTIMIZERS", "LION_OPTIMIZERS", "NPU_OPTIMIZERS", "SOPHIA_OPTIMIZERS",
+           "TORCH_OPTIMIZERS", "TRANSFORMERS_OPTIMIZERS", "auto_scale_lr", "build_optim_wrapper",
+           "register_torch_optimizers"]
 
 log = logging.getLogger(__name__)
 
@@ -213,3 +215,14 @@ def auto_scale_lr(
         for group in wrapper.optimizer.param_groups:
             group["lr"] = group["lr"] * ratio
     return ratio
+
+
+# MMEngine's builder module also names the optimizers of optional packages (registered when installed).
+from mmhooks.optim.optimizer.third_party import (  # noqa: E402
+    BITSANDBYTES_OPTIMIZERS,
+    DADAPTATION_OPTIMIZERS,
+    LION_OPTIMIZERS,
+    NPU_OPTIMIZERS,
+    SOPHIA_OPTIMIZERS,
+    TRANSFORMERS_OPTIMIZERS,
+)

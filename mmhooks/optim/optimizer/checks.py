@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from numbers import Real
 from typing import Any
 
-from mmhooks.errors import ConfigError, check_keys, join_path
+from mmhooks.errors import ConfigError, ConfigTypeError, check_keys, join_path
 from mmhooks.optim.optimizer.builder import _check_wrapper_arguments, _relocate
 from mmhooks.optim.optimizer.default_constructor import DefaultOptimWrapperConstructor, check_paramwise_cfg
 from mmhooks.optim.optimizer.optimizer_wrapper import OptimWrapper
@@ -146,8 +146,8 @@ def _check_wrapper_dict(cfg: Mapping[str, Any], path: str) -> None:
 def _resolve_constructor(name: Any, path: str) -> Any:
     try:
         return OPTIM_WRAPPER_CONSTRUCTORS.resolve_type(name, path)
-    except ConfigError as err:
-        raise ConfigError("constructor", err.value, err.expected, err.fix, path) from None
+    except ConfigError as err:  # keep the class: an unknown name is also a KeyError, as in MMEngine
+        raise type(err)("constructor", err.value, err.expected, err.fix, path) from None
 
 
 def _constructor_rules(constructor: Any) -> tuple[bool | None, tuple[str, ...] | None]:
@@ -186,7 +186,7 @@ def check_optimizer_cfg(cfg: Any, path: str = "optim_wrapper.optimizer") -> None
         check_keys(path, args, signature.accepted, what=f"an argument of {name}")
     for key in sorted(signature.required):
         if key not in args:
-            raise ConfigError(key, None, f"a value ({name} requires {key})", f"add {key}=... to {path}.", path)
+            raise ConfigTypeError(key, None, f"a value ({name} requires {key})", f"add {key}=... to {path}.", path)
     if not str(getattr(cls, "__module__", "")).startswith("torch.optim"):
         return  # a downstream optimizer: its arguments' meaning is its own
     for key, value in args.items():

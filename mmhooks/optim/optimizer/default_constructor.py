@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from mmhooks.errors import ConfigError, check_keys, join_path
+from mmhooks.errors import ConfigError, ConfigTypeError, check_keys, join_path
 from mmhooks.optim.optimizer.optimizer_wrapper import OptimWrapper
 from mmhooks.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
@@ -83,7 +83,7 @@ def check_paramwise_cfg(
     if paramwise_cfg is None:
         return
     if not isinstance(paramwise_cfg, Mapping):
-        raise ConfigError(where, paramwise_cfg, "None or a dict", "pass dict(custom_keys=..., ...).")
+        raise ConfigTypeError(where, paramwise_cfg, "None or a dict", "pass dict(custom_keys=..., ...).")
     if accepted is not None:
         check_keys(where, paramwise_cfg, accepted, what="a paramwise_cfg key")
     for key in _MULTIPLIER_KEYS:
@@ -95,7 +95,7 @@ def check_paramwise_cfg(
         raise ConfigError("bypass_duplicate", bypass, "True or False", "write bypass_duplicate=True.", where)
     custom_keys = paramwise_cfg.get("custom_keys", {})
     if not isinstance(custom_keys, Mapping):
-        raise ConfigError(
+        raise ConfigTypeError(
             "custom_keys", custom_keys, "a dict of {name substring: dict(lr_mult=..., decay_mult=...)}",
             "write custom_keys={'backbone': dict(lr_mult=0.1)}.", where,
         )
@@ -187,7 +187,7 @@ class DefaultOptimWrapperConstructor:
 
     def __init__(self, optim_wrapper_cfg: Mapping[str, Any], paramwise_cfg: Mapping[str, Any] | None = None) -> None:
         if not isinstance(optim_wrapper_cfg, Mapping):
-            raise ConfigError(
+            raise ConfigTypeError(
                 "optim_wrapper_cfg", optim_wrapper_cfg, "a dict with an 'optimizer' key",
                 "pass dict(optimizer=dict(type='SGD', lr=0.01)).", "DefaultOptimWrapperConstructor",
             )

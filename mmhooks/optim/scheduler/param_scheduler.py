@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, cast
 
-from mmhooks.errors import ConfigError
+from mmhooks.errors import AssertedConfigError, ConfigError
 from mmhooks.optim.scheduler.step_order import attach_step_counter, warn_if_misordered
 
 __all__ = ["INF", "OptimizerLike", "_ParamScheduler", "optimizer_defaults", "scheduler_error"]
@@ -29,8 +29,11 @@ OptimizerLike = Any
 
 
 def scheduler_error(owner: str, key: str, value: object, expected: str, fix: str) -> ConfigError:
-    """A :class:`ConfigError` located at ``owner.key``; the builder re-locates it to the config path."""
-    return ConfigError(key, value, expected, fix, where=owner)
+    """A :class:`ConfigError` located at ``owner.key``; the builder re-locates it to the config path.
+
+    MMEngine checks scheduler arguments with ``assert``, so the error is also an ``AssertionError``.
+    """
+    return AssertedConfigError(key, value, expected, fix, where=owner)
 
 
 def optimizer_defaults(optimizer: OptimizerLike) -> dict[str, Any]:
