@@ -196,3 +196,17 @@ def test_bf16_mixed_amp_wrapper_runs_on_cpu(tmp_path):
     assert [dtype for dtype, _ in seen] == [torch.bfloat16, torch.bfloat16]
     assert all(math.isfinite(loss) for _, loss in seen)
     assert all(torch.isfinite(p).all() for p in trained.parameters())
+
+
+def test_plain_attribute_writes_keep_module_registration():
+    """Lightning's per-hook bookkeeping skips nn.Module's lookups; other assignments still register."""
+    import inspect
+
+    module = MMModelModule(regressor(mmengine.model.BaseModel))
+    module._current_fx_name = "training_step"
+    module.mm_train_outputs = {"loss": torch.tensor(1.0)}
+    assert module.__dict__["_current_fx_name"] == "training_step"
+    assert "mm_train_outputs" in module.__dict__ and "mm_train_outputs" not in module._buffers
+    module.extra = nn.Linear(1, 1)  # any other name goes through nn.Module
+    assert "extra" in module._modules and "extra" not in module.__dict__
+    assert list(inspect.signature(module.training_step).parameters) == ["batch", "batch_idx"]
