@@ -1,6 +1,6 @@
 """The Runner's cost per iteration and at start-up, against bare Lightning, a raw loop and MMEngine's Runner.
 
-    python benchmarks/bench_overhead.py                    # the README table (about 15 minutes on 2 cores)
+    python benchmarks/bench_overhead.py                    # the README tables (about 25 minutes on 2 cores)
     python benchmarks/bench_overhead.py --rounds 5         # more rounds, tighter medians
     python benchmarks/bench_overhead.py --quick            # a smoke run: short runs, one round
     python benchmarks/bench_overhead.py --models mlp --jobs lightning,mmhooks
@@ -17,7 +17,9 @@ each round, short and long swapped each round); the table gives medians over
 rounds with the [min - max] spread, and each ratio is the median of the
 per-round ratios (jobs of one round ran minutes apart on the same load).
 
-Also: peak RSS over a 20k-iteration fit, ``mmhooks --help`` start-up, and
+Then ``ablation.py`` (the same MLP job with TensorBoard, logging or hooks
+switched off, in one process) shows where the per-iteration time goes; and
+peak RSS over a 20k-iteration fit, ``mmhooks --help`` start-up, and
 HookCallback's own dispatch cost timed in-process.
 
 This is a benchmark, not a test: it prints numbers and never fails on them.
@@ -42,7 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import jobs  # noqa: E402  (benchmarks/ is not a package)
+import ablation  # noqa: E402  (benchmarks/ is not a package)
+import jobs  # noqa: E402
 
 LABELS = {
     "raw": "raw PyTorch loop",
@@ -319,12 +322,13 @@ def noop_hooks(count: int) -> list[Any]:
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--models", default="mlp,cnn")
     parser.add_argument("--jobs", default=",".join(LABELS))
     parser.add_argument("--quick", action="store_true", help="short runs, one round (a smoke test, not a measurement)")
     parser.add_argument("--rss-iters", type=int, default=20000, help="length of the RSS run (0 skips it)")
     parser.add_argument("--quiet", action="store_true", help="no per-round lines")
+    parser.add_argument("--ablation-rounds", type=int, default=6, help="rounds of ablation.py (0 skips it)")
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
     lengths = QUICK_LENGTHS if args.quick else LENGTHS
@@ -362,6 +366,14 @@ def main() -> None:
     print_ratios(all_results)
     for job, why in skipped.items():
         print(f"\n{LABELS[job]}: {why}")
+    if args.ablation_rounds and "mlp" in args.models.split(","):
+        print("\n## Where the per-iteration time goes (benchmarks/ablation.py)")
+        import torch
+
+        torch.set_num_threads(1)
+        iters = 600 if args.quick else 2000
+        rounds = 1 if args.quick else args.ablation_rounds
+        ablation.print_table(ablation.run("mlp", iters, rounds, log), "mlp", iters, rounds)
     print("\n## Other measurements")
     if "hookcallback" in job_names:
         noop = dispatch_microseconds(noop_hooks(10))

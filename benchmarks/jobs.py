@@ -31,6 +31,8 @@ POOL = 256  # distinct samples; the dataset cycles through them so its size cost
 CLASSES = 4
 STAMPS: dict[str, tuple[float, float]] = {}
 ON_STAMP: dict[str, Any] = {}  # stamp name -> callable run right after it (benchmarks/profile_runner.py)
+ON_FORWARD: Any = None  # called with the forward count on every forward pass (benchmarks/ablation.py)
+VARIANT = ""  # an ablation of the Runner / HookCallback configuration (benchmarks/ablation.py)
 
 JOBS = ("raw", "lightning", "lightning_barebones", "hookcallback", "mmhooks", "mmengine", "mmhooks_fabric")
 
@@ -62,11 +64,15 @@ class Stamped:
     """Mixin for the network holder: the first forward pass marks the end of start-up."""
 
     first_done = False
+    forwards = 0
 
     def mark_first(self) -> None:
         if not Stamped.first_done:
             Stamped.first_done = True
             stamp("first")
+        if ON_FORWARD is not None:
+            Stamped.forwards += 1
+            ON_FORWARD(Stamped.forwards)
 
 
 class BenchData:
@@ -186,14 +192,21 @@ def job_lightning_barebones(model: str, iters: int, work_dir: str) -> None:
 
 def default_stack(iters: int) -> list[dict[str, Any]]:
     """MMEngine's default hooks, as the Runner jobs configure them (log every 10, checkpoint each epoch)."""
+    if VARIANT == "no_hooks":  # only what steps the learning rate, as the bare fit's scheduler does
+        return [dict(type="ParamSchedulerHook", param_scheduler=schedulers(iters))]
     return [
         dict(type="RuntimeInfoHook"),
         dict(type="IterTimerHook"),
         dict(type="DistSamplerSeedHook"),
-        dict(type="LoggerHook", interval=10),
+        dict(type="LoggerHook", interval=logger_interval()),
         dict(type="ParamSchedulerHook", param_scheduler=schedulers(iters)),
         dict(type="CheckpointHook", interval=1),
     ]
+
+
+def logger_interval() -> int:
+    """Every 10 iterations; an ablation without logging sets it beyond the run (no line, no scalar written)."""
+    return 10**9 if VARIANT == "no_logging" else 10
 
 
 def schedulers(iters: int) -> list[dict[str, Any]]:
@@ -201,7 +214,8 @@ def schedulers(iters: int) -> list[dict[str, Any]]:
 
 
 def visualizer_cfg() -> dict[str, Any]:
-    return dict(type="Visualizer", vis_backends=[dict(type="TensorboardVisBackend")])
+    backends = [] if VARIANT == "no_tensorboard" else [dict(type="TensorboardVisBackend")]
+    return dict(type="Visualizer", vis_backends=backends)
 
 
 def job_hookcallback(model: str, iters: int, work_dir: str) -> None:
@@ -234,11 +248,18 @@ def runner_cfg(model: str, iters: int, work_dir: str) -> dict[str, Any]:
         train_cfg=dict(by_epoch=True, max_epochs=EPOCHS),
         optim_wrapper=dict(type="OptimWrapper", optimizer=dict(type="SGD", lr=0.01, momentum=0.9)),
         param_scheduler=schedulers(iters),
-        default_hooks=dict(logger=dict(type="LoggerHook", interval=10), checkpoint=dict(type="CheckpointHook",
-                                                                                        interval=1)),
+        default_hooks=runner_default_hooks(),
         visualizer=visualizer_cfg(),
         randomness=dict(seed=0),
     )
+
+
+def runner_default_hooks() -> dict[str, Any]:
+    if VARIANT == "no_hooks":
+        names = ("runtime_info", "timer", "sampler_seed", "logger", "checkpoint")  # the schedulers still step
+        return {name: None for name in names}
+    return dict(logger=dict(type="LoggerHook", interval=logger_interval()),
+                checkpoint=dict(type="CheckpointHook", interval=1))
 
 
 def register(base_model: type, models: Any, datasets: Any, functions: Any) -> None:
