@@ -366,14 +366,18 @@ def main() -> None:
     print_ratios(all_results)
     for job, why in skipped.items():
         print(f"\n{LABELS[job]}: {why}")
-    if args.ablation_rounds and "mlp" in args.models.split(","):
-        print("\n## Where the per-iteration time goes (benchmarks/ablation.py)")
+    if args.ablation_rounds:
         import torch
 
         torch.set_num_threads(1)
-        iters = 600 if args.quick else 2000
         rounds = 1 if args.quick else args.ablation_rounds
-        ablation.print_table(ablation.run("mlp", iters, rounds, log), "mlp", iters, rounds)
+        print("\n## In one process, jobs alternated (benchmarks/ablation.py)")
+        print("Where the MLP's per-iteration time goes (parts switched off), and the CNN's Runners paired; CPU time.")
+        for rows, model, iters in ((ablation.ABLATION, "mlp", 2000), (ablation.PAIRED, "cnn", 240)):
+            if model in args.models.split(","):
+                iters = max(iters // 4, 40) if args.quick else iters
+                times = ablation.run(rows, model, iters, rounds, log)
+                ablation.print_table(rows, times, model, iters, rounds)
     print("\n## Other measurements")
     if "hookcallback" in job_names:
         noop = dispatch_microseconds(noop_hooks(10))

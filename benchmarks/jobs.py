@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from typing import Any
 
 EPOCHS = 2
@@ -251,6 +252,9 @@ def runner_cfg(model: str, iters: int, work_dir: str) -> dict[str, Any]:
         default_hooks=runner_default_hooks(),
         visualizer=visualizer_cfg(),
         randomness=dict(seed=0),
+        # unique: MMEngine names its logger, message hub and visualizer instances after it (ablation.py runs
+        # several Runners in one process)
+        experiment_name=f"bench-{uuid.uuid4().hex[:8]}",
     )
 
 
