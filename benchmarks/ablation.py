@@ -85,6 +85,7 @@ def time_variant(job: str, variant: str, model: str, iters: int) -> float:
 def run(rows: list[tuple[str, str, str]], model: str, iters: int, rounds: int,
         log: Any = None) -> dict[int, list[float]]:
     """Per row index, one time per round; the order of rows is reversed every other round."""
+    jobs.steady_allocator()  # as in every fresh job process
     times: dict[int, list[float]] = {index: [] for index in range(len(rows))}
     order = list(range(len(rows)))
     for round_index in range(rounds):

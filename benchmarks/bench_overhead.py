@@ -329,9 +329,13 @@ def main() -> None:
     parser.add_argument("--rss-iters", type=int, default=20000, help="length of the RSS run (0 skips it)")
     parser.add_argument("--quiet", action="store_true", help="no per-round lines")
     parser.add_argument("--ablation-rounds", type=int, default=6, help="rounds of ablation.py (0 skips it)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="keep glibc's malloc thresholds (see jobs.steady_allocator; the CNN then varies 20-40%%)")
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
     lengths = QUICK_LENGTHS if args.quick else LENGTHS
+    if args.default_malloc:
+        os.environ["BENCH_DEFAULT_MALLOC"] = "1"  # the job processes and this one (ablation.py)
 
     def log(line: str) -> None:
         if not args.quiet:
@@ -345,7 +349,11 @@ def main() -> None:
           "config, hooks, Trainer, dumps, TensorBoard writer, 2 epoch-end checkpoints, exit.\n"
           f"{rounds} alternated rounds; median [min-max] over rounds; ratios are medians of per-round ratios.\n"
           "Both clocks are shown; the targets are judged on CPU time, which the other processes on a shared "
-          "machine inflate far less than the wall clock.")
+          "machine inflate far less than the wall clock.\n"
+          + ("glibc's default malloc thresholds (page faults per iteration vary from process to process)."
+             if args.default_malloc else
+             "Every job fixes glibc's mmap/trim thresholds (jobs.steady_allocator): otherwise large activation "
+             "buffers are page-faulted in every iteration or not, by heap history, and the CNN varies 20-40%."))
     job_names = [job for job in args.jobs.split(",") if job]
     skipped = {job: why for job in job_names if (why := available(job))}
     runnable = [job for job in job_names if job not in skipped]
