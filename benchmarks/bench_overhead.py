@@ -330,7 +330,7 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no per-round lines")
     parser.add_argument("--ablation-rounds", type=int, default=6, help="rounds of ablation.py (0 skips it)")
     parser.add_argument("--default-malloc", action="store_true",
-                        help="keep glibc's malloc thresholds (see jobs.steady_allocator; the CNN then varies 20-40%%)")
+                        help="keep glibc's malloc thresholds (see jobs.steady_allocator; the CNN then varies 20-60%%)")
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
     lengths = QUICK_LENGTHS if args.quick else LENGTHS
@@ -353,7 +353,7 @@ def main() -> None:
           + ("glibc's default malloc thresholds (page faults per iteration vary from process to process)."
              if args.default_malloc else
              "Every job fixes glibc's mmap/trim thresholds (jobs.steady_allocator): otherwise large activation "
-             "buffers are page-faulted in every iteration or not, by heap history, and the CNN varies 20-40%."))
+             "buffers are page-faulted in every iteration or not, by heap history, and the CNN varies 20-60%."))
     job_names = [job for job in args.jobs.split(",") if job]
     skipped = {job: why for job in job_names if (why := available(job))}
     runnable = [job for job in job_names if job not in skipped]

@@ -330,7 +330,7 @@ def steady_allocator() -> bool:
 
     By default glibc maps large blocks (the CNN's activations, about 1 MiB) fresh
     and returns them on free, or trims the heap top, depending on the heap's
-    history: the same job then spends 20-40% more CPU in page faults in one
+    history: the same job then spends 20-60% more CPU in page faults in one
     process than in another, whichever framework runs it. Fixed thresholds
     remove that lottery from the comparison (``BENCH_DEFAULT_MALLOC=1`` keeps
     glibc's defaults). True when applied.
