@@ -17,6 +17,7 @@ import lightning
 import lightning.pytorch as pl
 
 __all__ = [
+    "PER_HOOK_MODULE_ATTRIBUTES",
     "TESTED_VERSIONS",
     "batches_done_in_resumed_epoch",
     "batches_ready",
@@ -27,10 +28,15 @@ __all__ = [
     "is_last_train_batch",
     "mark_epoch_finished",
     "run_validation_now",
+    "skip_empty_batch_metrics",
     "train_step_metrics",
 ]
 
 TESTED_VERSIONS = ((2, 5), (2, 7))  # [lowest tested minor, first untested minor)
+
+# What Lightning writes on the LightningModule around every hook call (``trainer/call.py``: the name of the
+# hook running), about 25 times a batch. Plain values, never a parameter, submodule or buffer.
+PER_HOOK_MODULE_ATTRIBUTES = frozenset({"_current_fx_name"})
 
 _version_checked = False
 
@@ -165,6 +171,32 @@ def install_val_policy(trainer: pl.Trainer, should_validate: Callable[[], bool])
         return bool(trainer.enable_validation) and should_validate()
 
     epoch_loop._should_check_val_fx = decide  # type: ignore[method-assign]  # patch this loop instance's Lightning method
+
+
+def skip_empty_batch_metrics(trainer: pl.Trainer) -> None:
+    """Skip the per-batch metric collection of this trainer's logger connector while nothing is logged.
+
+    After every training batch ``_LoggerConnector.on_batch_end`` rebuilds the
+    logged, progress-bar and callback metrics from the loop's result collection.
+    When nothing was logged through ``LightningModule.log`` the collection is
+    empty and the rebuild changes nothing; only the batch reference is dropped.
+    As soon as anything is logged, Lightning's own method runs.
+    """
+    connector = trainer._logger_connector
+    if getattr(connector, "_mmhooks_skips_empty", False):
+        return
+    collect = connector.on_batch_end
+
+    def on_batch_end() -> None:
+        results = trainer._results
+        if results is not None and len(results) == 0:
+            results.batch = None
+            results.batch_size = None
+        else:
+            collect()
+
+    connector.on_batch_end = on_batch_end  # type: ignore[method-assign]  # this connector instance only
+    setattr(connector, "_mmhooks_skips_empty", True)
 
 
 def run_validation_now(trainer: pl.Trainer) -> None:

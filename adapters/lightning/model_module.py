@@ -17,18 +17,26 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast, overload
 
 import lightning.pytorch as pl
 import torch
 
+from mmhooks.adapters.lightning import _internals
 from mmhooks.runner.train_step import is_backend_aware, uses_default_train_step
 from mmhooks.runner.train_step import sub_wrappers as _sub_wrappers
 
 __all__ = ["MMModelModule", "uses_default_train_step"]
 
 _Destination = TypeVar("_Destination", bound=dict[str, Any])
+
+# Attributes written on every batch that never hold a parameter, submodule or buffer: Lightning's
+# per-hook bookkeeping and the step's outputs. ``nn.Module.__setattr__`` would look each write up in
+# the parameter, module and buffer tables (about 10% of a tiny model's iteration); a plain write is
+# the same write.
+_PLAIN_ATTRIBUTES = _internals.PER_HOOK_MODULE_ATTRIBUTES | {"mm_train_outputs"}
 
 
 def _plain_optimizer(optimizer: Any) -> Any:
@@ -70,6 +78,12 @@ class MMModelModule(pl.LightningModule):
         self.mm_test_metrics: dict[str, Any] | None = None
         self._eval_losses: dict[str, Any] = {}
         self.set_optim_wrapper(optim_wrapper)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _PLAIN_ATTRIBUTES:
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
 
     def set_optim_wrapper(self, optim_wrapper: Any) -> None:
         """Use ``optim_wrapper``; automatic optimization when Lightning's reproduces MMEngine exactly."""
@@ -125,6 +139,7 @@ class MMModelModule(pl.LightningModule):
                     wrapper.clip_gradients()
 
     def on_train_start(self) -> None:
+        _internals.skip_empty_batch_metrics(self.trainer)  # nothing is logged per batch through Lightning here
         runner = self.mm_runner
         hub = runner.message_hub if runner is not None else None
         optimizers = self.optimizers(use_pl_optimizer=True)
@@ -214,3 +229,8 @@ class MMModelModule(pl.LightningModule):
         if scalars:  # also visible to Lightning callbacks (ModelCheckpoint(monitor=...))
             self.log_dict(scalars, sync_dist=False, rank_zero_only=False, logger=False)
         return metrics
+
+
+# Lightning inspects ``training_step``'s signature on every batch (does it take ``batch_idx``?); with the
+# signature stored on the function, ``inspect`` returns it instead of rebuilding it from the code object.
+setattr(MMModelModule.training_step, "__signature__", inspect.signature(MMModelModule.training_step))

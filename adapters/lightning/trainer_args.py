@@ -22,6 +22,7 @@ MMEngine key                               Lightning
 ``default_hooks.checkpoint``               the CheckpointHook (``enable_checkpointing=False``)
 ``visualizer`` / ``log_processor``         runner attributes; Lightning's ``logger=False``
 (DefaultSampler shards per rank)           ``use_distributed_sampler=False``
+(no profiler in MMEngine)                  ``profiler=QuietProfiler()`` (no per-call cost)
 ``trainer=dict(...)``                      passed through; wins over everything above
 =========================================  ===============================================
 
@@ -131,6 +132,10 @@ def build_trainer_kwargs(cfg: Mapping[str, Any], schedule: TrainSchedule | None,
     extra_callbacks = list(user.pop("callbacks", []) or [])
     kwargs.update(user)
     kwargs["callbacks"] = kwargs["callbacks"] + extra_callbacks
+    if "profiler" not in user and not user.get("barebones"):  # barebones refuses any profiler
+        from mmhooks.adapters.lightning.profiler import QuietProfiler
+
+        kwargs["profiler"] = QuietProfiler()
     if user.get("devices") not in (None, 1, "1") and "strategy" not in user and cfg.get("launcher", "none") == "none":
         kwargs.setdefault("strategy", "ddp")
     if kwargs.get("strategy") == "ddp":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os.path as osp
+import sys
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from mmhooks.runner.hook_list import HookList
 __all__ = ["RunnerBase"]
 
 _DEFAULT_REVISE_KEYS = ((r"^module\.", ""),)
+_MMENGINE_LOOPS = "mmengine.runner.loops"
 
 
 class RunnerBase:
@@ -265,14 +267,20 @@ class RunnerBase:
 
     def _loop(self, stage: str) -> Any:
         loop = self._loops.get(stage)
-        if loop is None and self._has_stage(stage):
+        if loop is None:
+            if not self._has_stage(stage):
+                return None
             from mmhooks.runner import loops
 
             if stage == "train":
                 cls: type = loops.EpochBasedTrainLoop if self.context.progress.by_epoch else loops.IterBasedTrainLoop
             else:
                 cls = loops.ValLoop if stage == "val" else loops.TestLoop
-            loop = self._loops[stage] = interop.compatible_class(cls)(self)
+            loop = self._loops[stage] = cls(self)
+        if _MMENGINE_LOOPS in sys.modules and not hasattr(type(loop), "mmhooks_plain_class"):
+            # MMEngine's loop classes exist, so code may test them: pass that isinstance check from now on.
+            # Adopting only then keeps a run that never loads MMEngine's runner package from importing it.
+            interop.adopt(loop)
         return loop
 
     @property

@@ -213,3 +213,54 @@ def test_train_step_metrics_allocate_nothing_when_nothing_is_logged(make_trainer
         _internals.train_step_metrics(t)))])
     trainer.fit(Tiny(), loader())
     assert len(found) == 4 and all(metrics is found[0] for metrics in found) and not found[0]
+
+
+def test_lightning_names_the_running_hook_on_the_module(make_trainer):
+    """MMModelModule writes these attributes without nn.Module's lookups; Lightning must still be the one writing them."""
+    written: list[str] = []
+
+    class Recording(Tiny):
+        def __setattr__(self, name: str, value: Any) -> None:
+            written.append(name)
+            super().__setattr__(name, value)
+
+    trainer = make_trainer(max_epochs=1)
+    trainer.fit(Recording(), loader(8))  # 4 batches
+    for name in _internals.PER_HOOK_MODULE_ATTRIBUTES:
+        assert written.count(name) >= 4 * 4, (
+            f"Lightning {pl.__version__} no longer writes LightningModule.{name} around its hook calls; "
+            "update _internals.PER_HOOK_MODULE_ATTRIBUTES")
+
+
+class Logging(Tiny):
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        loss = super().training_step(batch, batch_idx)
+        self.log("train_metric", float(batch_idx), on_step=True, on_epoch=False)
+        return loss
+
+
+def test_batch_metrics_are_skipped_only_while_nothing_is_logged(make_trainer):
+    collected = []
+
+    def on_start(trainer):
+        require(trainer, "_logger_connector.on_batch_end", "skip_empty_batch_metrics")
+        require(trainer, "_results", "skip_empty_batch_metrics")
+        original = trainer._logger_connector.on_batch_end
+
+        def spy():
+            collected.append(trainer.global_step)
+            original()
+
+        trainer._logger_connector.on_batch_end = spy  # below the skip: counts Lightning's own collections
+        _internals.skip_empty_batch_metrics(trainer)
+        _internals.skip_empty_batch_metrics(trainer)  # a second call does not wrap twice
+
+    quiet = make_trainer(max_epochs=1, callbacks=[Probe(on_train_start=on_start)])
+    quiet.fit(Tiny(), loader(8))
+    assert collected == []  # nothing logged: Lightning's collection never ran
+    assert quiet.fit_loop.epoch_loop._results.batch is None  # the batch reference is still dropped
+
+    logging_trainer = make_trainer(max_epochs=1, callbacks=[Probe(on_train_start=on_start)])
+    logging_trainer.fit(Logging(), loader(8))
+    assert len(collected) == 4  # something logged: Lightning's own method ran after every batch
+    assert float(logging_trainer.callback_metrics["train_metric"]) == 3.0  # the last batch's value, as unpatched

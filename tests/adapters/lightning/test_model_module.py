@@ -237,3 +237,17 @@ def test_gan_with_param_schedulers_matches_mmengine(tmp_path, keyed):
                trainer=dict(enable_progress_bar=False, accelerator="cpu"))
     assert len(lrs["mm"]) == 6 and lrs["ours"] == lrs["mm"]
     assert_same_weights(ours, theirs)
+
+
+def test_plain_attribute_writes_keep_module_registration():
+    """Lightning's per-hook bookkeeping skips nn.Module's lookups; other assignments still register."""
+    import inspect
+
+    module = MMModelModule(regressor(mmengine.model.BaseModel))
+    module._current_fx_name = "training_step"
+    module.mm_train_outputs = {"loss": torch.tensor(1.0)}
+    assert module.__dict__["_current_fx_name"] == "training_step"
+    assert "mm_train_outputs" in module.__dict__ and "mm_train_outputs" not in module._buffers
+    module.extra = nn.Linear(1, 1)  # any other name goes through nn.Module
+    assert "extra" in module._modules and "extra" not in module.__dict__
+    assert list(inspect.signature(module.training_step).parameters) == ["batch", "batch_idx"]

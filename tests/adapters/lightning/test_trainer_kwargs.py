@@ -237,3 +237,37 @@ def test_the_package_export_stays_the_function_after_its_module_is_imported():
     from mmhooks.adapters.lightning import trainer_kwargs as exported
 
     assert callable(exported) and exported.__name__ == "trainer_kwargs"
+
+
+def test_the_runners_trainer_profiles_nothing_at_no_per_call_cost(tmp_path):
+    """MMEngine has no profiler; the Trainer's default still builds a context manager per hook call."""
+    from lightning.pytorch.profilers import PassThroughProfiler, SimpleProfiler
+
+    from mmhooks.adapters.lightning.profiler import QuietProfiler
+
+    kwargs = trainer_kwargs(base_cfg(work_dir=str(tmp_path)))
+    profiler = kwargs["profiler"]
+    assert isinstance(profiler, QuietProfiler) and isinstance(profiler, PassThroughProfiler)
+    with profiler.profile("a") as name, profiler.profile("b") as inner:  # nested, as Lightning's hook calls are
+        assert (name, inner) == ("a", "b")
+    assert profiler.summary() == ""
+    given = SimpleProfiler()
+    assert trainer_kwargs(base_cfg(trainer=dict(profiler=given)))["profiler"] is given  # the user's wins
+    assert "profiler" not in trainer_kwargs(base_cfg(trainer=dict(barebones=True)))  # barebones refuses any
+
+    class Tiny(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, batch_idx):
+            return self.layer(batch[0]).pow(2).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False, profiler=QuietProfiler(),
+                         default_root_dir=str(tmp_path))
+    trainer.fit(Tiny(), DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=2))
+    assert trainer.state.finished and trainer.global_step == 4
