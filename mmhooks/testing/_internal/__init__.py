@@ -27,6 +27,19 @@ __all__ = ["MultiProcessTestCase"]
 _SKIP_EXIT_CODE = 75  # a child raised unittest.SkipTest
 
 
+
+def _leave_process_group() -> None:
+    """Destroy the default process group a test left behind, before the child exits.
+
+    A gloo group still alive at interpreter exit can abort the process
+    ("terminate called without an active exception") after the test passed,
+    which the parent would report as an aborted, skipped test.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
 class MultiProcessTestCase(unittest.TestCase):
     """A test case whose test methods run in ``world_size`` processes (ranks 0..n-1); the parent only waits."""
 
@@ -116,6 +129,7 @@ class MultiProcessTestCase(unittest.TestCase):
             sys.exit(self.TEST_ERROR_EXIT_CODE)
         finally:
             parent_pipe.close()
+            _leave_process_group()
 
     def _join_processes(self) -> None:
         deadline = time.monotonic() + self.timeout
