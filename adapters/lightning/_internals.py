@@ -168,7 +168,8 @@ def install_val_policy(trainer: pl.Trainer, should_validate: Callable[[], bool])
     epoch_loop = trainer.fit_loop.epoch_loop
 
     def decide(data_fetcher: Any) -> bool:
-        return bool(trainer.enable_validation) and should_validate()
+        # The policy first: it is False on most batches, and ``enable_validation`` inspects the module's class.
+        return should_validate() and bool(trainer.enable_validation)
 
     epoch_loop._should_check_val_fx = decide  # type: ignore[method-assign]  # patch this loop instance's Lightning method
 

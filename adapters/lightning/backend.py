@@ -82,6 +82,20 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
         self.mm_test_evaluator = runner.test_evaluator
         runner.start_run_files()  # after building: a run that cannot build its objects writes nothing
 
+    def set_optim_wrapper(self, optim_wrapper: Any) -> None:
+        """The Runner trains through the model's own ``train_step``, as MMEngine's loop calls it.
+
+        ``MMModelModule`` in a user's Trainer runs a default ``train_step`` under
+        Lightning's automatic optimization, so that ``Trainer(gradient_clip_val=...,
+        accumulate_grad_batches=...)`` work. The Runner's Trainer takes neither
+        (MMEngine's ``clip_grad`` and ``accumulative_counts`` live in the wrapper),
+        so the closure, ``optimizer_step`` and ``zero_grad`` hooks of automatic
+        optimization would only cost time (7% of a tiny model's iteration) and
+        skip a ``train_step`` patched on the model instance.
+        """
+        super().set_optim_wrapper(optim_wrapper)
+        self.automatic_optimization = False
+
     def on_train_start(self) -> None:
         super().on_train_start()
         runner = self._runner

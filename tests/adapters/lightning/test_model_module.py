@@ -130,15 +130,12 @@ def test_gan_with_two_optimizers_matches_mmengine(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "extra, expect_automatic",
-    [
-        (dict(accumulative_counts=2), False),
-        (dict(clip_grad=dict(max_norm=0.5, norm_type=1)), True),
-        (dict(accumulative_counts=3, clip_grad=dict(max_norm=0.5, norm_type=2)), False),
-    ],
+    "extra",
+    [dict(accumulative_counts=2), dict(clip_grad=dict(max_norm=0.5, norm_type=1)),
+     dict(accumulative_counts=3, clip_grad=dict(max_norm=0.5, norm_type=2))],
     ids=["accumulate2", "clip_l1", "accumulate3_clip_l2"],
 )
-def test_wrapper_options_match_mmengine(tmp_path, extra, expect_automatic):
+def test_wrapper_options_match_mmengine(tmp_path, extra):
     from mmengine.model import BaseModel as MMBaseModel
 
     from mmhooks.model import BaseModel
@@ -147,7 +144,34 @@ def test_wrapper_options_match_mmengine(tmp_path, extra, expect_automatic):
     # 5 batches per epoch, 2 epochs: accumulation windows cross the epoch end and the last one is short.
     theirs = run_mmengine(tmp_path, regressor(MMBaseModel), dict(optim_wrapper), regression_loader(), 2)
     ours, runner = run_mmhooks(tmp_path, regressor(BaseModel), dict(optim_wrapper), regression_loader(), 2)
-    assert runner.trainer.lightning_module.automatic_optimization is expect_automatic
+    assert runner.trainer.lightning_module.automatic_optimization is False  # the model's train_step steps
+    assert_same_weights(ours, theirs)
+
+
+def test_the_runner_calls_the_models_own_train_step_as_mmengine_does(tmp_path):
+    """MMEngine's loop calls ``runner.model.train_step`` every iteration, even BaseModel's own (a spy set on the
+    instance sees every call); the Runner's module must not replace it with its own forward and backward."""
+    from mmengine.model import BaseModel as MMBaseModel
+
+    from mmhooks.model import BaseModel
+
+    def spied(model):
+        calls = []
+        original = model.train_step
+
+        def train_step(data, optim_wrapper):
+            calls.append(type(optim_wrapper).__name__)
+            return original(data, optim_wrapper)
+
+        model.train_step = train_step
+        return model, calls
+
+    optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.05, momentum=0.9))
+    mm_model, theirs_calls = spied(regressor(MMBaseModel))
+    theirs = run_mmengine(tmp_path, mm_model, dict(optim_wrapper), regression_loader(), 2)
+    model, our_calls = spied(regressor(BaseModel))
+    ours, _ = run_mmhooks(tmp_path, model, dict(optim_wrapper), regression_loader(), 2)
+    assert len(theirs_calls) == 10 and our_calls == theirs_calls
     assert_same_weights(ours, theirs)
 
 
