@@ -30,6 +30,7 @@ from mmhooks.runner.backend import build_backend
 from mmhooks.runner.base import RunnerBase
 from mmhooks.runner.context import context_from_config
 from mmhooks.runner.hook_list import HookList
+from mmhooks.runner.startup_gc import collection_paused
 
 __all__ = ["Runner", "set_random_seed"]
 
@@ -122,37 +123,38 @@ class Runner(RunnerBase):
         arguments = dict(locals())
         arguments.pop("self")
         arguments.pop("__class__", None)
-        _check_groups(arguments)
-        for key, path in (("load_from", load_from), ("resume", resume if isinstance(resume, str) else None)):
-            if path is not None and _is_local_path(path) and not osp.isfile(path):
-                raise ConfigError(key, path, "an existing checkpoint file",
-                                  "check the path (a relative path is relative to the current directory).")
-        set_default_scope(default_scope)
-        _check_optim_configs(arguments)
-        config = _config(cfg, arguments)
-        context = context_from_config(arguments, config)
-        super().__init__(context, HookList(), visualizer=visualizer, log_processor=log_processor)
-        self._cfg_values = arguments  # the configs the backend builds objects from when the run starts
-        self._cfg_given = cfg is not None
-        self.trainer_cfg = dict(trainer or {})
-        self.trainer: Any = None
-        self._backend_choice = backend
-        self._run_files_written = False
-        self._records_at_construction = 0
-        objects = context.objects
-        objects.optim_wrapper = optim_wrapper
-        objects.train_dataloader, objects.val_dataloader = train_dataloader, val_dataloader
-        objects.test_dataloader = test_dataloader
-        objects.val_evaluator, objects.test_evaluator = val_evaluator, test_evaluator
-        identity = context.identity
-        identity.seed = set_random_seed(identity.seed, identity.deterministic)
-        # MMEngine's order: logger, message hub and visualizer exist before the model and the hooks (hooks
-        # look them up in __init__); the log file opens when the run starts, with these lines in it.
-        self.logger
-        self.message_hub
-        self.visualizer
-        objects.model = self._build_model(model, data_preprocessor)
-        self.register_hooks(default_hooks, custom_hooks)
+        with collection_paused():  # start-up builds long-lived objects only (see startup_gc)
+            _check_groups(arguments)
+            for key, path in (("load_from", load_from), ("resume", resume if isinstance(resume, str) else None)):
+                if path is not None and _is_local_path(path) and not osp.isfile(path):
+                    raise ConfigError(key, path, "an existing checkpoint file",
+                                      "check the path (a relative path is relative to the current directory).")
+            set_default_scope(default_scope)
+            _check_optim_configs(arguments)
+            config = _config(cfg, arguments)
+            context = context_from_config(arguments, config)
+            super().__init__(context, HookList(), visualizer=visualizer, log_processor=log_processor)
+            self._cfg_values = arguments  # the configs the backend builds objects from when the run starts
+            self._cfg_given = cfg is not None
+            self.trainer_cfg = dict(trainer or {})
+            self.trainer: Any = None
+            self._backend_choice = backend
+            self._run_files_written = False
+            self._records_at_construction = 0
+            objects = context.objects
+            objects.optim_wrapper = optim_wrapper
+            objects.train_dataloader, objects.val_dataloader = train_dataloader, val_dataloader
+            objects.test_dataloader = test_dataloader
+            objects.val_evaluator, objects.test_evaluator = val_evaluator, test_evaluator
+            identity = context.identity
+            identity.seed = set_random_seed(identity.seed, identity.deterministic)
+            # MMEngine's order: logger, message hub and visualizer exist before the model and the hooks (hooks
+            # look them up in __init__); the log file opens when the run starts, with these lines in it.
+            self.logger
+            self.message_hub
+            self.visualizer
+            objects.model = self._build_model(model, data_preprocessor)
+            self.register_hooks(default_hooks, custom_hooks)
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -373,7 +375,8 @@ class Runner(RunnerBase):
         """
         if self.context.schedule is None:
             raise RuntimeError("Runner.train: no train_cfg. Fix: pass train_dataloader, train_cfg and optim_wrapper.")
-        return cast(nn.Module, self._ensure_backend().train())
+        with collection_paused():  # the backend resumes collection when the first iteration starts
+            return cast(nn.Module, self._ensure_backend().train())
 
     def val(self) -> dict[str, Any]:
         """Validate (``val_dataloader``/``val_evaluator``); return the metrics."""

@@ -1,0 +1,115 @@
+"""The cyclic collector is off while a run starts, on from the first iteration, and the caller's again after."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from backends import backend  # noqa: F401  (fixture: each test runs on both backends)
+from trace_utils import regression_data
+
+from mmhooks.runner.startup_gc import collection_paused, resume_collection
+
+NO_DEFAULTS = dict(logger=None, checkpoint=None, timer=None, runtime_info=None, sampler_seed=None,
+                   param_scheduler=None)
+
+
+@pytest.fixture(autouse=True)
+def collector_on():
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    (gc.enable if was else gc.disable)()
+
+
+def test_paused_inside_the_block_and_restored_after_it_and_after_an_error():
+    with collection_paused():
+        assert not gc.isenabled()
+        with collection_paused():  # nested: the outer block owns the pause
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), collection_paused():
+        raise ValueError("a failing start-up")
+    assert gc.isenabled()
+
+
+def test_resumed_early_stays_on_and_a_users_disabled_collector_stays_off():
+    with collection_paused():
+        resume_collection()
+        assert gc.isenabled()
+        resume_collection()  # twice is harmless
+    assert gc.isenabled()
+    gc.disable()
+    with collection_paused():
+        resume_collection()  # not ours to turn on
+        assert not gc.isenabled()
+    assert not gc.isenabled()
+
+
+def _runner(tmp_path, backend, states, **extra):
+    from mmhooks.hooks import Hook
+    from mmhooks.model import BaseModel
+    from mmhooks.runner import Runner
+
+    class Model(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(4, 2)
+            states.append(("model built", gc.isenabled()))
+
+        def forward(self, inputs, targets=None, mode="tensor"):
+            out = self.layer(inputs)
+            return {"loss": ((out - targets) ** 2).mean()} if mode == "loss" else out
+
+    class Probe(Hook):
+        def before_run(self, runner):
+            states.append(("before_run", gc.isenabled()))
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            states.append(("before_train_iter", gc.isenabled()))
+
+    return Runner(model=Model(), work_dir=str(tmp_path), train_dataloader=DataLoader(regression_data(8), batch_size=4),
+                  train_cfg=dict(by_epoch=True, max_epochs=1), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)),
+                  default_hooks=NO_DEFAULTS, custom_hooks=[Probe()], log_level="WARNING", backend=backend,
+                  trainer=dict(enable_progress_bar=False), **extra)
+
+
+def test_a_run_starts_paused_trains_collecting_and_gives_the_collector_back(tmp_path, backend):  # noqa: F811
+    states = []
+    runner = _runner(tmp_path, backend, states)
+    assert gc.isenabled()  # after the constructor
+    runner.train()
+    assert gc.isenabled()
+    assert ("before_run", False) in states  # start-up work runs paused
+    iterations = [enabled for name, enabled in states if name == "before_train_iter"]
+    assert iterations == [True, True]  # training collects garbage as usual
+
+
+def test_a_run_that_fails_to_start_gives_the_collector_back(tmp_path, backend):  # noqa: F811
+    states = []
+
+    class Broken(torch.utils.data.Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            raise RuntimeError("broken dataset")
+
+    runner = _runner(tmp_path, backend, states)
+    runner.context.objects.train_dataloader = DataLoader(Broken(), batch_size=2)
+    with pytest.raises(RuntimeError, match="broken dataset"):
+        runner.train()
+    assert gc.isenabled()
+
+
+def test_a_collector_the_user_disabled_stays_disabled_through_a_run(tmp_path, backend):  # noqa: F811
+    states = []
+    gc.disable()
+    runner = _runner(tmp_path, backend, states)
+    runner.train()
+    assert not gc.isenabled()
+    assert {enabled for _, enabled in states} == {False}
