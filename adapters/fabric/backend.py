@@ -38,7 +38,7 @@ from mmhooks.runner.backend import framework_verbose
 from mmhooks.runner.checkpoint import atomic_save, load_checkpoint_file, unwrap_model
 from mmhooks.runner.checkpoint_content import HOOK_STATES_KEY, hook_states, mmengine_checkpoint
 from mmhooks.runner.resume import check_resumable, resolve_resume, resume_from_checkpoint
-from mmhooks.runner.startup_gc import resume_collection
+from mmhooks.runner.startup_gc import training_starts
 
 __all__ = ["FabricBackend"]
 
@@ -141,7 +141,7 @@ class FabricBackend:
         step.attach(runner.optim_wrapper)
         runner.optim_wrapper.initialize_count_status(runner.model, runner.iter, runner.max_iters)
         loop.train_step_fn = step.train_step_fn()
-        resume_collection()  # start-up is over (Runner.train paused the collector)
+        training_starts()  # start-up is over (Runner.train paused the collector)
         try:
             loop.run()
         finally:

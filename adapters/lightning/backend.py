@@ -27,7 +27,7 @@ from mmhooks.adapters.lightning.trainer_args import build_trainer_kwargs
 from mmhooks.runner.backend import framework_verbose
 from mmhooks.runner.checkpoint import load_checkpoint_file
 from mmhooks.runner.resume import resolve_resume
-from mmhooks.runner.startup_gc import resume_collection
+from mmhooks.runner.startup_gc import training_starts
 
 __all__ = ["LightningBackend", "resolve_resume"]
 
@@ -101,7 +101,7 @@ class RunnerModule(MMModelModule):  # type: ignore[misc, unused-ignore]
         super().on_train_start()
         runner = self._runner
         runner.log_resumed()  # the callback has restored the counters by now
-        resume_collection()  # start-up is over (Runner.train paused the collector)
+        training_starts()  # start-up is over (Runner.train paused the collector)
         if self._skipped_batches:  # after before_train_epoch, where MMEngine's loop says it
             runner.train_loop.announce_skip()
             self._skipped_batches = False

@@ -375,7 +375,7 @@ class Runner(RunnerBase):
         """
         if self.context.schedule is None:
             raise RuntimeError("Runner.train: no train_cfg. Fix: pass train_dataloader, train_cfg and optim_wrapper.")
-        with collection_paused():  # the backend resumes collection when the first iteration starts
+        with collection_paused(until_training=True):  # the backend calls training_starts() (startup_gc)
             return cast(nn.Module, self._ensure_backend().train())
 
     def val(self) -> dict[str, Any]:

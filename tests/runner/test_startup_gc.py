@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from backends import backend  # noqa: F401  (fixture: each test runs on both backends)
 from trace_utils import regression_data
 
-from mmhooks.runner.startup_gc import collection_paused, resume_collection
+from mmhooks.runner.startup_gc import collection_paused, training_starts
 
 NO_DEFAULTS = dict(logger=None, checkpoint=None, timer=None, runtime_info=None, sampler_seed=None,
                    param_scheduler=None)
@@ -37,17 +37,51 @@ def test_paused_inside_the_block_and_restored_after_it_and_after_an_error():
     assert gc.isenabled()
 
 
-def test_resumed_early_stays_on_and_a_users_disabled_collector_stays_off():
-    with collection_paused():
-        resume_collection()
-        assert gc.isenabled()
-        resume_collection()  # twice is harmless
-    assert gc.isenabled()
+def test_training_starts_turns_it_on_and_freezes_only_in_a_train_block():
+    with collection_paused():  # a constructor: nothing is frozen
+        training_starts()
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+    with collection_paused(until_training=True):
+        assert not gc.isenabled()
+        training_starts()
+        assert gc.isenabled() and gc.get_freeze_count() > 0  # start-up's objects stay out of the walks
+        training_starts()  # twice is harmless
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # collectable again once the block ends
+
+
+def test_a_users_disabled_collector_and_frozen_objects_are_left_alone():
     gc.disable()
-    with collection_paused():
-        resume_collection()  # not ours to turn on
+    with collection_paused(until_training=True):
+        training_starts()  # not ours to turn on
         assert not gc.isenabled()
     assert not gc.isenabled()
+    gc.enable()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collection_paused(until_training=True):
+            training_starts()
+        assert gc.isenabled() and gc.get_freeze_count() == frozen  # the user's freeze is not undone
+    finally:
+        gc.unfreeze()
+
+
+def test_a_frozen_cycle_is_collected_after_the_block():
+    import weakref
+
+    class Node:
+        pass
+
+    with collection_paused(until_training=True):
+        node = Node()
+        node.self = node  # a cycle only the collector frees
+        ref = weakref.ref(node)
+        training_starts()
+        del node
+        gc.collect()
+        assert ref() is not None  # frozen while training
+    gc.collect()
+    assert ref() is None
 
 
 def _runner(tmp_path, backend, states, **extra):
@@ -71,6 +105,7 @@ def _runner(tmp_path, backend, states, **extra):
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
             states.append(("before_train_iter", gc.isenabled()))
+            states.append(("frozen", gc.get_freeze_count() > 0))
 
     return Runner(model=Model(), work_dir=str(tmp_path), train_dataloader=DataLoader(regression_data(8), batch_size=4),
                   train_cfg=dict(by_epoch=True, max_epochs=1), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)),
@@ -87,6 +122,7 @@ def test_a_run_starts_paused_trains_collecting_and_gives_the_collector_back(tmp_
     assert ("before_run", False) in states  # start-up work runs paused
     iterations = [enabled for name, enabled in states if name == "before_train_iter"]
     assert iterations == [True, True]  # training collects garbage as usual
+    assert ("frozen", True) in states and gc.get_freeze_count() == 0  # start-up's objects: frozen, then not
 
 
 def test_a_run_that_fails_to_start_gives_the_collector_back(tmp_path, backend):  # noqa: F811
@@ -103,7 +139,7 @@ def test_a_run_that_fails_to_start_gives_the_collector_back(tmp_path, backend): 
     runner.context.objects.train_dataloader = DataLoader(Broken(), batch_size=2)
     with pytest.raises(RuntimeError, match="broken dataset"):
         runner.train()
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def test_a_collector_the_user_disabled_stays_disabled_through_a_run(tmp_path, backend):  # noqa: F811
@@ -112,4 +148,5 @@ def test_a_collector_the_user_disabled_stays_disabled_through_a_run(tmp_path, ba
     runner = _runner(tmp_path, backend, states)
     runner.train()
     assert not gc.isenabled()
-    assert {enabled for _, enabled in states} == {False}
+    assert {enabled for name, enabled in states if name != "frozen"} == {False}
+    assert gc.get_freeze_count() == 0
