@@ -57,6 +57,7 @@ class FabricBackend:
     """
 
     name = "fabric"
+    calls_training_starts = True  # before the first iteration (mmhooks.runner.startup_gc)
 
     def __init__(self, runner: Any) -> None:
         self.runner = runner

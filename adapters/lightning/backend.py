@@ -134,6 +134,7 @@ class LightningBackend(TrainerSession):  # type: ignore[misc, unused-ignore]  # 
     """
 
     name = "lightning"
+    calls_training_starts = True  # before the first iteration (mmhooks.runner.startup_gc)
 
     def __init__(self, runner: Any) -> None:
         super().__init__(None)

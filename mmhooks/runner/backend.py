@@ -33,6 +33,9 @@ class Backend(Protocol):
     """What a runner asks of the framework that executes it."""
 
     name: str
+    # True when train() calls mmhooks.runner.startup_gc.training_starts() before the first iteration;
+    # Runner.train() then keeps Python's cyclic collector paused through the backend's start-up.
+    calls_training_starts: bool
 
     @property
     def rank(self) -> int: ...

@@ -30,7 +30,7 @@ from mmhooks.runner.backend import build_backend
 from mmhooks.runner.base import RunnerBase
 from mmhooks.runner.context import context_from_config
 from mmhooks.runner.hook_list import HookList
-from mmhooks.runner.startup_gc import collection_paused
+from mmhooks.runner.startup_gc import collection_paused, training_starts
 
 __all__ = ["Runner", "set_random_seed"]
 
@@ -375,8 +375,11 @@ class Runner(RunnerBase):
         """
         if self.context.schedule is None:
             raise RuntimeError("Runner.train: no train_cfg. Fix: pass train_dataloader, train_cfg and optim_wrapper.")
-        with collection_paused(until_training=True):  # the backend calls training_starts() (startup_gc)
-            return cast(nn.Module, self._ensure_backend().train())
+        with collection_paused(until_training=True):  # start-up's objects: see mmhooks.runner.startup_gc
+            backend = self._ensure_backend()
+            if not getattr(backend, "calls_training_starts", False):
+                training_starts()  # a backend that does not say when its first iteration starts: collect from now
+            return cast(nn.Module, backend.train())
 
     def val(self) -> dict[str, Any]:
         """Validate (``val_dataloader``/``val_evaluator``); return the metrics."""

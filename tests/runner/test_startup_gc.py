@@ -150,3 +150,23 @@ def test_a_collector_the_user_disabled_stays_disabled_through_a_run(tmp_path, ba
     assert not gc.isenabled()
     assert {enabled for name, enabled in states if name != "frozen"} == {False}
     assert gc.get_freeze_count() == 0
+
+
+def test_a_backend_that_does_not_say_when_training_starts_trains_collecting(tmp_path):
+    """A third-party backend (``Runner(backend=SomeClass)``) never calls training_starts(): it must not train paused."""
+    seen = []
+
+    class OwnBackend:
+        name = "own"
+
+        def __init__(self, runner):
+            self.runner = runner
+
+        def train(self):
+            seen.append((gc.isenabled(), gc.get_freeze_count() > 0))
+            return self.runner.model
+
+    runner = _runner(tmp_path, OwnBackend, [])
+    runner.train()
+    assert seen == [(True, True)]  # collecting; what start-up built is kept out of the walks until train() returns
+    assert gc.isenabled() and gc.get_freeze_count() == 0
