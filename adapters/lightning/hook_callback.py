@@ -299,6 +299,8 @@ class HookCallback(Callback):
     def _begin_eval_run(self, stage: str) -> None:
         if self._ran_before_run:
             return
+        if isinstance(self.runner, LightningRunner):
+            self.runner.share_dataset_meta("val" if stage == "validate" else "test")
         self._begin_run(stage)
         checkpoint, self._pending_eval_checkpoint = self._pending_eval_checkpoint, None
         if checkpoint is not None:
@@ -311,6 +313,7 @@ class HookCallback(Callback):
         runner, progress = self.runner, self.progress
         if isinstance(runner, LightningRunner):
             runner.update_limits()
+            runner.share_dataset_meta("train", "val")
         progress.epoch = trainer.current_epoch if progress.by_epoch else 0
         progress.iter = _internals.batches_ready(trainer)
         if self._mmengine_val_schedule:

@@ -206,6 +206,24 @@ class LightningRunner(RunnerBase):
     def test_dataloader(self, value: Any) -> None:
         self.context.objects.test_dataloader = value
 
+    def share_dataset_meta(self, *stages: str) -> None:
+        """MMEngine's loops: each stage's dataset ``metainfo`` becomes the visualizer's (and evaluator's) ``dataset_meta``.
+
+        Stages are handed over in order, so the last one with a ``metainfo``
+        wins (``"train", "val"`` in a fit, as MMEngine's ``train()``). A dataset
+        without one (a plain Lightning user's) leaves ``dataset_meta`` as it is,
+        without MMEngine's warning.
+        """
+        for stage in stages:
+            loader = getattr(self, f"{stage}_dataloader")
+            metainfo = getattr(getattr(loader, "dataset", None), "metainfo", None)
+            if metainfo is None:
+                continue
+            self.visualizer.dataset_meta = metainfo
+            evaluator = getattr(self, f"{stage}_evaluator", None)
+            if evaluator is not None:
+                evaluator.dataset_meta = metainfo
+
     def _has_stage(self, stage: str) -> bool:
         if stage != "train":
             return True

@@ -96,3 +96,50 @@ def test_checkpoint_hook_save_best_auto_tracks_the_first_logged_metric(tmp_path)
         [f"best_val_loss_epoch_{best_epoch}.pth", "epoch_1.pth", "epoch_2.pth", "epoch_3.pth"])
     best = torch.load(os.path.join(work_dir, f"best_val_loss_epoch_{best_epoch}.pth"), weights_only=False)
     assert best["meta"]["epoch"] == best_epoch and "loops" in best  # resumable by Lightning too
+
+
+class WithMetainfo(TensorDataset):
+    """An OpenMMLab-style dataset: class names in ``metainfo``."""
+
+    def __init__(self, base, classes):
+        super().__init__(*base.tensors)
+        self.metainfo = dict(classes=classes)
+
+
+class ReadDatasetMeta(Hook):
+    """As visualization hooks do: class names from ``runner.visualizer.dataset_meta``."""
+
+    def __init__(self):
+        self.seen = {}
+
+    def before_train(self, runner):
+        self.seen["before_train"] = runner.visualizer.dataset_meta
+
+    def before_test(self, runner):
+        self.seen["before_test"] = runner.visualizer.dataset_meta
+
+
+def test_the_visualizer_gets_the_datasets_metainfo_as_mmengines_loops_hand_it_over(tmp_path):
+    hook = ReadDatasetMeta()
+    callback = HookCallback([hook])
+    trainer = pl.Trainer(max_epochs=1, default_root_dir=str(tmp_path), logger=False, callbacks=[callback],
+                         accelerator="cpu", enable_progress_bar=False, enable_model_summary=False,
+                         enable_checkpointing=False, num_sanity_val_steps=0)
+    model = Regressor()
+    train, val, test = (WithMetainfo(data(8), ("train",)), WithMetainfo(data(4, seed=1), ("val",)),
+                        WithMetainfo(data(4, seed=2), ("test",)))
+    trainer.fit(model, DataLoader(train, batch_size=4), DataLoader(val, batch_size=4))
+    assert hook.seen["before_train"] == dict(classes=("val",))  # MMEngine: the train loader's, then the val loader's
+    model.test_step = model.validation_step
+    trainer.test(model, DataLoader(test, batch_size=4))
+    assert hook.seen["before_test"] == dict(classes=("test",))
+
+
+def test_plain_datasets_leave_dataset_meta_alone(tmp_path):
+    hook = ReadDatasetMeta()
+    callback = HookCallback([hook])
+    trainer = pl.Trainer(max_epochs=1, default_root_dir=str(tmp_path), logger=False, callbacks=[callback],
+                         accelerator="cpu", enable_progress_bar=False, enable_model_summary=False,
+                         enable_checkpointing=False, num_sanity_val_steps=0)
+    trainer.fit(Regressor(), DataLoader(data(8), batch_size=4))
+    assert hook.seen["before_train"] is None
