@@ -241,11 +241,16 @@ def _train(args: argparse.Namespace) -> int:
         cfg.optim_wrapper = optim_wrapper
     _set_backend(cfg, args)
     _check_before_run(cfg, "train")
-    _import_custom_modules(cfg)
-    from mmhooks.runner import Runner
+    from mmhooks.runner.startup_gc import collection_paused
 
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    # This process is the run's: the collector pauses through every import too (torch's included), not only
+    # through the Runner's own start-up, until the first iteration (mmhooks.runner.startup_gc).
+    with collection_paused(until_training=True):
+        _import_custom_modules(cfg)
+        from mmhooks.runner import Runner
+
+        runner = Runner.from_cfg(cfg)
+        runner.train()
     if runner.rank == 0:
         print(f"Finished. {runner.summary()}".replace("\n", "\n  "))
     return 0

@@ -417,3 +417,43 @@ def test_package_missing_during_the_run_gets_the_install_command(project: Path) 
     assert error_lines(result) == [
         "error: HookError: DrawHook.before_train raised ModuleNotFoundError: import of cv2 halted; None in "
         "sys.modules. Fix: install the package that provides 'cv2': pip install opencv-python-headless"]
+
+
+GC_PROBE = """
+import gc
+
+from mmhooks.hooks import Hook
+from mmhooks.registry import HOOKS
+
+STATES = [("imported", gc.isenabled())]
+
+
+@HOOKS.register_module()
+class GcProbeHook(Hook):
+    def before_run(self, runner):
+        STATES.append(("before_run", gc.isenabled()))
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        STATES.append(("before_train_iter", gc.isenabled()))
+"""
+
+
+def test_train_pauses_the_collector_from_the_imports_to_the_first_iteration(project: Path, monkeypatch) -> None:
+    """``mmhooks train`` owns its process: custom imports and start-up run paused, training collects."""
+    import gc
+    import importlib
+
+    (project / "gc_probe_hook.py").write_text(GC_PROBE)
+    (project / "gc_probe.py").write_text(textwrap.dedent("""
+        _base_ = ["./tiny.py"]
+        custom_imports = dict(imports=["mmhooks.testing.examples", "gc_probe_hook"], allow_failed_imports=False)
+        custom_hooks = [dict(type="GcProbeHook")]
+    """))
+    monkeypatch.chdir(project)
+    monkeypatch.syspath_prepend(str(project))
+    assert gc.isenabled()
+    assert main(["train", "gc_probe.py", "--work-dir", "gc_run"]) == 0
+    states = importlib.import_module("gc_probe_hook").STATES
+    assert states == [("imported", False), ("before_run", False), ("before_train_iter", True),
+                      ("before_train_iter", True)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
