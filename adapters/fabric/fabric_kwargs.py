@@ -31,14 +31,14 @@ averages them), ``find_unused_parameters`` as configured.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 
+from mmhooks.adapters.launch import launcher_kwargs
 from mmhooks.errors import ConfigError, check_keys
-from mmhooks.runner.execution_cfg import amp_precision, check_launcher
+from mmhooks.runner.execution_cfg import amp_precision, ddp_options
 
 __all__ = ["FABRIC_ARGUMENTS", "FabricSettings", "fabric_settings"]
 
@@ -83,7 +83,7 @@ def fabric_settings(cfg: Mapping[str, Any]) -> FabricSettings:
     """
     launcher = cfg.get("launcher") or "none"
     kwargs: dict[str, Any] = dict(accelerator="auto")
-    kwargs.update(_launcher_kwargs(check_launcher(launcher)))
+    kwargs.update(launcher_kwargs(launcher))
     precision = amp_precision(cfg.get("optim_wrapper"))
     if precision:
         kwargs["precision"] = precision
@@ -102,25 +102,6 @@ def fabric_settings(cfg: Mapping[str, Any]) -> FabricSettings:
         benchmark = bool(user["benchmark"])
     deterministic = bool(user["deterministic"]) if "deterministic" in user else None
     return FabricSettings(kwargs, deterministic, benchmark)
-
-
-def _launcher_kwargs(launcher: str) -> dict[str, Any]:
-    if launcher == "none":
-        return dict(devices=1)
-    if launcher == "pytorch":
-        return dict(strategy="ddp", devices="auto")
-    # Lightning re-exports these without __all__ or ``as``, so mypy sees them as private.
-    from lightning.fabric.plugins.environments import MPIEnvironment, SLURMEnvironment  # type: ignore[attr-defined]
-
-    if launcher == "slurm":
-        environment: Any = SLURMEnvironment()
-    else:
-        try:
-            environment = MPIEnvironment()
-        except ModuleNotFoundError:  # Lightning's MPI environment needs mpi4py
-            raise ConfigError("launcher", launcher, "an MPI launch, which needs the mpi4py package",
-                              "pip install mpi4py, or start with torchrun and launcher='pytorch'.") from None
-    return dict(strategy="ddp", devices="auto", plugins=[environment])
 
 
 def _check_trainer_keys(user: Mapping[str, Any]) -> None:
@@ -152,18 +133,7 @@ def _trainer_arguments() -> list[str]:
 
 
 def _mmengine_ddp(cfg: Mapping[str, Any]) -> Any:
-    """DDP as MMEngine wraps models: buffers are not broadcast; ``env_cfg.dist_cfg`` backend and timeout.
-
-    MMEngine's usual ``backend='nccl'`` needs CUDA; without it Lightning's choice (gloo) is kept.
-    """
+    """Fabric's DDP as MMEngine wraps models (:func:`~mmhooks.runner.execution_cfg.ddp_options`)."""
     from lightning.fabric.strategies.ddp import DDPStrategy
 
-    dist_cfg = dict((cfg.get("env_cfg") or {}).get("dist_cfg") or {})
-    options: dict[str, Any] = {}
-    backend = dist_cfg.get("backend")
-    if backend and (backend != "nccl" or torch.cuda.is_available()):
-        options["process_group_backend"] = backend
-    if dist_cfg.get("timeout") is not None:
-        options["timeout"] = datetime.timedelta(seconds=float(dist_cfg["timeout"]))
-    return DDPStrategy(broadcast_buffers=False,
-                       find_unused_parameters=bool(cfg.get("find_unused_parameters", False)), **options)
+    return DDPStrategy(**ddp_options(cfg))

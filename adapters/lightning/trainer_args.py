@@ -37,10 +37,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import torch
-
+from mmhooks.adapters.launch import launcher_kwargs
 from mmhooks.errors import ConfigError, check_keys
-from mmhooks.runner.execution_cfg import LAUNCHERS, check_launcher
+from mmhooks.runner.execution_cfg import LAUNCHERS, ddp_options
 from mmhooks.runner.execution_cfg import amp_precision as _precision
 from mmhooks.runner.train_cfg import TrainSchedule, parse_train_cfg
 
@@ -48,26 +47,6 @@ __all__ = ["LAUNCHERS", "build_trainer_kwargs", "trainer_kwargs"]
 
 # Config keys the HookCallback's runner exposes as attributes, under the same names.
 _RUNNER_KEYS = ("experiment_name", "visualizer", "log_processor", "log_level", "launcher", "default_scope", "load_from")
-
-
-def _launcher_kwargs(launcher: str, path: str = "launcher") -> dict[str, Any]:
-    check_launcher(launcher, path)
-    if launcher == "none":
-        return dict(devices=1)
-    if launcher == "pytorch":
-        return dict(strategy="ddp", devices="auto")
-    # Lightning re-exports these without __all__ or ``as``, so mypy sees them as private.
-    from lightning.pytorch.plugins.environments import MPIEnvironment, SLURMEnvironment  # type: ignore[attr-defined]
-
-    if launcher == "slurm":
-        environment: Any = SLURMEnvironment()
-    else:
-        try:
-            environment = MPIEnvironment()
-        except ModuleNotFoundError:  # Lightning's MPI environment needs mpi4py
-            raise ConfigError(path, launcher, "an MPI launch, which needs the mpi4py package",
-                              "pip install mpi4py, or start with torchrun and launcher='pytorch'.") from None
-    return dict(strategy="ddp", devices="auto", plugins=[environment])
 
 
 def trainer_kwargs(cfg: Any, hook_callback: Any = None) -> dict[str, Any]:
@@ -106,7 +85,7 @@ def build_trainer_kwargs(cfg: Mapping[str, Any], schedule: TrainSchedule | None,
     )
     if cfg.get("work_dir"):
         kwargs["default_root_dir"] = cfg["work_dir"]
-    kwargs.update(_launcher_kwargs(cfg.get("launcher", "none")))
+    kwargs.update(launcher_kwargs(cfg.get("launcher", "none")))
     if schedule is not None:
         if schedule.by_epoch:
             kwargs.update(max_epochs=schedule.max_epochs, max_steps=-1)
@@ -154,26 +133,10 @@ def _check_trainer_keys(user: Mapping[str, Any]) -> None:
 
 
 def _mmengine_ddp(cfg: Mapping[str, Any]) -> Any:
-    """DDP as MMEngine wraps models: buffers are not broadcast (SyncBuffersHook averages them).
-
-    ``env_cfg.dist_cfg`` sets the process-group backend and timeout. MMEngine's usual
-    ``backend='nccl'`` needs CUDA; without it Lightning's choice (gloo) is kept.
-    """
-    import datetime
-
-    import torch
+    """The Trainer's DDP as MMEngine wraps models (:func:`~mmhooks.runner.execution_cfg.ddp_options`)."""
     from lightning.pytorch.strategies import DDPStrategy
 
-    dist_cfg = dict((cfg.get("env_cfg") or {}).get("dist_cfg") or {})
-    options: dict[str, Any] = {}
-    backend = dist_cfg.get("backend")
-    if backend and (backend != "nccl" or torch.cuda.is_available()):
-        options["process_group_backend"] = backend
-    if dist_cfg.get("timeout") is not None:
-        options["timeout"] = datetime.timedelta(seconds=float(dist_cfg["timeout"]))
-    return DDPStrategy(broadcast_buffers=False,
-                       find_unused_parameters=bool(cfg.get("find_unused_parameters", False)), **options)
-
+    return DDPStrategy(**ddp_options(cfg))
 
 def _hook_callback(original: Any, cfg: Mapping[str, Any], schedule: TrainSchedule | None) -> Any:
     """The HookCallback for ``default_hooks`` + ``custom_hooks``, with the run's schedule and runner attributes."""

@@ -15,7 +15,7 @@ import torch
 
 from mmhooks.errors import ConfigError, closest
 
-__all__ = ["LAUNCHERS", "amp_precision", "check_launcher"]
+__all__ = ["LAUNCHERS", "amp_precision", "check_launcher", "ddp_options"]
 
 LAUNCHERS = ("mpi", "none", "pytorch", "slurm")
 
@@ -29,6 +29,26 @@ def check_launcher(launcher: Any, path: str = "launcher") -> str:
         raise ConfigError(path, launcher, f"one of {list(LAUNCHERS)}", f"did you mean {near!r}?" if near else
                           "use 'none' for a single process.")
     return str(launcher)
+
+
+def ddp_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of both frameworks' ``DDPStrategy`` for MMEngine's DDP wrapping.
+
+    Buffers are not broadcast (SyncBuffersHook averages them); ``env_cfg.dist_cfg``
+    sets the process-group backend and timeout, and MMEngine's usual
+    ``backend='nccl'`` needs CUDA (without it Lightning's choice, gloo, is kept).
+    """
+    import datetime
+
+    dist_cfg = dict((cfg.get("env_cfg") or {}).get("dist_cfg") or {})
+    options: dict[str, Any] = dict(broadcast_buffers=False,
+                                   find_unused_parameters=bool(cfg.get("find_unused_parameters", False)))
+    backend = dist_cfg.get("backend")
+    if backend and (backend != "nccl" or torch.cuda.is_available()):
+        options["process_group_backend"] = backend
+    if dist_cfg.get("timeout") is not None:
+        options["timeout"] = datetime.timedelta(seconds=float(dist_cfg["timeout"]))
+    return options
 
 
 def _is_amp_type(type_: Any) -> bool:
