@@ -15,6 +15,7 @@ import glob
 import os
 
 import lightning.pytorch as pl
+import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
@@ -133,6 +134,51 @@ def test_the_visualizer_gets_the_datasets_metainfo_as_mmengines_loops_hand_it_ov
     model.test_step = model.validation_step
     trainer.test(model, DataLoader(test, batch_size=4))
     assert hook.seen["before_test"] == dict(classes=("test",))
+
+
+def test_dataset_meta_seen_by_hooks_is_mmengines(tmp_path):
+    """Differential: MMEngine's Runner on the same datasets, a hook reading visualizer.dataset_meta."""
+    pytest.importorskip("mmengine")
+    from trace_utils import mmengine_metric, mmengine_toy_model
+
+    from mmengine.hooks import Hook as MMHook
+    from mmengine.runner import Runner as MMRunner
+
+    seen = {}
+
+    class Read(MMHook):
+        def before_train(self, runner):
+            seen["before_train"] = runner.visualizer.dataset_meta
+
+        def before_test(self, runner):
+            seen["before_test"] = runner.visualizer.dataset_meta
+
+    def collate(batch):
+        xs, ys = zip(*batch)
+        return dict(inputs=torch.stack(xs), targets=torch.stack(ys))
+
+    train, val, test = (WithMetainfo(data(8), ("train",)), WithMetainfo(data(4, seed=1), ("val",)),
+                        WithMetainfo(data(4, seed=2), ("test",)))
+    runner = MMRunner(model=mmengine_toy_model(), work_dir=str(tmp_path / "mm"),
+                      train_dataloader=DataLoader(train, batch_size=4, collate_fn=collate),
+                      val_dataloader=DataLoader(val, batch_size=4, collate_fn=collate),
+                      test_dataloader=DataLoader(test, batch_size=4, collate_fn=collate),
+                      val_evaluator=mmengine_metric(), test_evaluator=mmengine_metric(), val_cfg=dict(), test_cfg=dict(),
+                      train_cfg=dict(by_epoch=True, max_epochs=1), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)),
+                      custom_hooks=[Read()], log_level="WARNING", default_hooks=dict(checkpoint=None, logger=None))
+    runner.train()
+    runner.test()
+
+    hook = ReadDatasetMeta()
+    trainer = pl.Trainer(max_epochs=1, default_root_dir=str(tmp_path / "ours"), logger=False,
+                         callbacks=[HookCallback([hook])], accelerator="cpu", enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0)
+    model = Regressor()
+    trainer.fit(model, DataLoader(train, batch_size=4), DataLoader(val, batch_size=4))
+    model.test_step = model.validation_step
+    trainer.test(model, DataLoader(test, batch_size=4))
+    assert seen == {"before_train": {"classes": ("val",)}, "before_test": {"classes": ("test",)}}
+    assert hook.seen == seen
 
 
 def test_plain_datasets_leave_dataset_meta_alone(tmp_path):
